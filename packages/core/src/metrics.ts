@@ -1,0 +1,228 @@
+import type { AdmmSolver } from './admm.ts';
+import type { Backend, DeviceScalar, Matrix } from './backend.ts';
+import type { HostMatrix } from './problem.ts';
+
+/** What is measured at an iterate Q^k. Norms are Frobenius norms. */
+export interface IterationMetrics {
+  /** k. */
+  readonly iteration: number;
+  /** The augmented Lagrangian 𝓛(Q^k) of (6). */
+  readonly augmentedLagrangian: number;
+  /** The objective of (5): ½‖V_N − Y‖² + λ/2 Σ‖W_i‖². */
+  readonly objective: number;
+  /** ‖σ_i(W_i V_{i−1}) − V_i‖ for i = 1…N (index 0 is layer 1). */
+  readonly residuals: number[];
+  /** ‖∇𝓛(Q^k)‖ over all blocks W, V, Λ; zero exactly at the KKT points (24). */
+  readonly gradNorm: number;
+  /** ‖∂𝓛/∂W_i‖, ‖∂𝓛/∂V_i‖, ‖∂𝓛/∂Λ_i‖ for i = 1…N (index 0 is layer 1). */
+  readonly gradNormBlocks: { readonly W: number[]; readonly V: number[]; readonly Lambda: number[] };
+  /** ‖Q^k − Q^{k−1}‖ (NaN when the increments were not tracked). */
+  readonly stepNorm: number;
+  /** The network's own loss ½ n⁻¹ ‖Φ(X; W) − Y‖² from a plain forward pass. */
+  readonly trainLoss: number;
+  /** Fraction of correctly classified training samples (when Y is one-hot). */
+  readonly trainAccuracy?: number;
+  readonly testLoss?: number;
+  readonly testAccuracy?: number;
+}
+
+/** True when every column of Y has exactly one 1 and zeros elsewhere. */
+export function isOneHot(y: HostMatrix): boolean {
+  if (y.rows < 2) return false;
+  for (let c = 0; c < y.cols; c++) {
+    let ones = 0;
+    for (let r = 0; r < y.rows; r++) {
+      const v = y.data[r * y.cols + c];
+      if (v === 1) ones++;
+      else if (v !== 0) return false;
+    }
+    if (ones !== 1) return false;
+  }
+  return true;
+}
+
+/** Fraction of columns whose arg-max in `output` equals the arg-max in the one-hot `target` (both rows × n, packed). */
+export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: number, cols: number): number {
+  let correct = 0;
+  for (let c = 0; c < cols; c++) {
+    let best = 0;
+    let label = 0;
+    for (let r = 1; r < rows; r++) {
+      if (output[r * cols + c] > output[best * cols + c]) best = r;
+      if (target[r * cols + c] > target[label * cols + c]) label = r;
+    }
+    if (best === label) correct++;
+  }
+  return correct / cols;
+}
+
+/**
+ * The network Φ(X; W) = W_N σ(… σ(W_1 X̃) …) evaluated on the backend for an augmented input X̃ (d_0 + bias rows);
+ * returns a new d_N × n matrix that the caller frees.
+ */
+export function forwardPass(backend: Backend, solver: AdmmSolver, inputAug: Matrix): Matrix {
+  const { layers, bias, depth } = solver.config;
+  const n = inputAug.cols;
+  const extra = bias ? 1 : 0;
+  let previous = inputAug;
+  const temporaries: Matrix[] = [];
+  for (let i = 1; i < depth; i++) {
+    const next = backend.alloc(layers[i] + extra, n);
+    if (bias) backend.fill(next, 1);
+    const top = bias ? backend.view(next, layers[i], n) : next;
+    backend.gemm(1, solver.W[i], false, previous, false, 0, top);
+    backend.activate(solver.sigma[i], top, top);
+    temporaries.push(next);
+    previous = next;
+  }
+  const out = backend.alloc(layers[depth], n);
+  backend.gemm(1, solver.W[depth], false, previous, false, 0, out);
+  for (const m of temporaries) backend.free(m);
+  return out;
+}
+
+/** Uploads X (d_0 × n) with a row of ones appended when `bias`. */
+export function uploadAugmented(backend: Backend, x: HostMatrix, bias: boolean): Matrix {
+  const m = backend.alloc(x.rows + (bias ? 1 : 0), x.cols);
+  const host = new Float64Array(m.rows * m.cols);
+  host.set(x.data.subarray(0, x.rows * x.cols));
+  if (bias) host.fill(1, x.rows * x.cols);
+  backend.upload(m, host);
+  return m;
+}
+
+/**
+ * Computes {@link IterationMetrics} of a solver's current iterate. Holds the test set on the backend and a few
+ * device scalars; call {@link dispose} when done.
+ */
+export class MetricsEvaluator {
+  private readonly backend: Backend;
+  private readonly scalar: DeviceScalar;
+  private readonly trainTarget: HostMatrix;
+  private readonly trainOneHot: boolean;
+  private readonly test?: { x: Matrix; y: HostMatrix; oneHot: boolean };
+
+  constructor(
+    private readonly solver: AdmmSolver,
+    data: { y: HostMatrix; xTest?: HostMatrix; yTest?: HostMatrix },
+  ) {
+    this.backend = solver.device;
+    this.scalar = this.backend.scalar(0);
+    this.trainTarget = data.y;
+    this.trainOneHot = isOneHot(data.y);
+    if (data.xTest && data.yTest) {
+      this.test = { x: uploadAugmented(this.backend, data.xTest, solver.config.bias), y: data.yTest, oneHot: isOneHot(data.yTest) };
+    }
+  }
+
+  private async read(fill: (out: DeviceScalar) => void): Promise<number> {
+    fill(this.scalar);
+    return this.backend.readScalar(this.scalar);
+  }
+
+  /**
+   * Evaluates the metrics at the current iterate. `increments` (squared norms from the last step, when tracked)
+   * give ‖Q^k − Q^{k−1}‖.
+   */
+  async evaluate(increments?: { W: number[]; V: number[]; Lambda: number[] }): Promise<IterationMetrics> {
+    const s = this.solver;
+    const b = this.backend;
+    const N = s.depth;
+    const { lambda, layers } = s.config;
+    const n = s.samples;
+    const work = b.alloc(Math.max(...layers.slice(1)), n);
+    const workE = b.alloc(Math.max(...layers.slice(1)), n);
+    const gradW = b.alloc(Math.max(...s.W.slice(1).map((w) => w.rows)), Math.max(...s.W.slice(1).map((w) => w.cols)));
+    try {
+      let lagrangian = 0;
+      let weightSq = 0;
+      const blocks = { W: [] as number[], V: [] as number[], Lambda: [] as number[] };
+      const residuals: number[] = [];
+      for (let i = 1; i <= N; i++) {
+        const r = b.view(work, layers[i], n);
+        // r_i = σ_i(W_i Ṽ_{i−1}) − V_i, with S_i = W_i Ṽ_{i−1} current after a step or initialisation.
+        b.activate(s.sigma[i], s.S[i], r);
+        b.axpby(-1, s.V[i], 1, r);
+        const rSq = await this.read((o) => b.sumSquares(o, r));
+        const inner = await this.read((o) => b.dot(o, s.Lambda[i], r));
+        residuals.push(Math.sqrt(rSq));
+        lagrangian += (s.beta(i) / 2) * rSq + inner;
+        blocks.Lambda.push(Math.sqrt(rSq)); // ∂𝓛/∂Λ_i = r_i
+        weightSq += await this.read((o) => b.sumSquares(o, s.W[i]));
+
+        // E_i = (Λ_i + β_i r_i) ⊙ σ_i′(S_i); ∂𝓛/∂W_i = λ W_i + E_i Ṽ_{i−1}ᵀ.
+        const e = b.view(workE, layers[i], n);
+        b.multiplierStep(s.sigma[i], s.S[i], s.V[i], s.Lambda[i], s.beta(i), true, e);
+        const gw = b.view(gradW, s.W[i].rows, s.W[i].cols);
+        b.copy(s.W[i], gw);
+        b.gemm(1, e, false, s.Vaug[i - 1], true, lambda, gw);
+        blocks.W.push(Math.sqrt(await this.read((o) => b.sumSquares(o, gw))));
+        // ∂𝓛/∂V_{i−1} = −(Λ_{i−1} + β_{i−1} r_{i−1}) + W̄_iᵀ E_i for 2 ≤ i.
+        if (i >= 2) {
+          const gv = b.view(work, layers[i - 1], n);
+          b.multiplierStep(s.sigma[i - 1], s.S[i - 1], s.V[i - 1], s.Lambda[i - 1], s.beta(i - 1), false, gv);
+          b.gemm(1, s.Wbar[i], true, e, false, -1, gv);
+          blocks.V.push(Math.sqrt(await this.read((o) => b.sumSquares(o, gv))));
+        }
+      }
+      // ∂𝓛/∂V_N = (V_N − Y) − (Λ_N + β_N r_N); the misfit term ½‖V_N − Y‖².
+      const misfit = b.view(work, layers[N], n);
+      b.copy(s.V[N], misfit);
+      b.axpby(-1, s.Y, 1, misfit);
+      const misfitSq = await this.read((o) => b.sumSquares(o, misfit));
+      const gvN = b.view(workE, layers[N], n);
+      b.multiplierStep(s.sigma[N], s.S[N], s.V[N], s.Lambda[N], s.beta(N), false, gvN);
+      b.axpby(1, misfit, -1, gvN);
+      blocks.V.push(Math.sqrt(await this.read((o) => b.sumSquares(o, gvN))));
+      const gradSq = [...blocks.W, ...blocks.V, ...blocks.Lambda].reduce((acc, v) => acc + v * v, 0);
+
+      const objective = misfitSq / 2 + (lambda / 2) * weightSq;
+      lagrangian += objective;
+      const stepNorm = increments
+        ? Math.sqrt([...increments.W, ...increments.V, ...increments.Lambda].reduce((acc, v) => acc + v, 0))
+        : NaN;
+      const train = await this.networkLoss(s.Vaug[0], this.trainTarget, this.trainOneHot);
+      const test = this.test ? await this.networkLoss(this.test.x, this.test.y, this.test.oneHot) : undefined;
+      return {
+        iteration: s.iteration,
+        augmentedLagrangian: lagrangian,
+        objective,
+        residuals,
+        gradNorm: Math.sqrt(gradSq),
+        gradNormBlocks: blocks,
+        stepNorm,
+        trainLoss: train.loss,
+        ...(train.accuracy !== undefined ? { trainAccuracy: train.accuracy } : {}),
+        ...(test ? { testLoss: test.loss } : {}),
+        ...(test?.accuracy !== undefined ? { testAccuracy: test.accuracy } : {}),
+      };
+    } finally {
+      b.free(work);
+      b.free(workE);
+      b.free(gradW);
+    }
+  }
+
+  /** ½ n⁻¹ ‖Φ(X; W) − Y‖² and, for one-hot targets, the accuracy. */
+  private async networkLoss(inputAug: Matrix, target: HostMatrix, oneHot: boolean): Promise<{ loss: number; accuracy?: number }> {
+    const out = forwardPass(this.backend, this.solver, inputAug);
+    try {
+      const values = await this.backend.download(out);
+      let sq = 0;
+      for (let k = 0; k < values.length; k++) {
+        const d = values[k] - target.data[k];
+        sq += d * d;
+      }
+      const loss = sq / (2 * target.cols);
+      return oneHot ? { loss, accuracy: accuracy(values, target.data, target.rows, target.cols) } : { loss };
+    } finally {
+      this.backend.free(out);
+    }
+  }
+
+  dispose(): void {
+    this.backend.freeScalar(this.scalar);
+    if (this.test) this.backend.free(this.test.x);
+  }
+}
+

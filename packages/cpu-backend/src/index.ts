@@ -1,0 +1,1 @@
+export { CpuBackend, type CpuBackendOptions } from './cpuBackend.ts';

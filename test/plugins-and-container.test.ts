@@ -1,0 +1,58 @@
+// The extension points end to end: a third-party activation loaded from a file path trains a network, and
+// the container's bindings are swapped by rebinding.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  type ActivationRegistry,
+  type Backend,
+  type StepRule,
+  TOKENS,
+  Trainer,
+  authorsStepRule,
+  createContainer,
+} from '@nladmm/core';
+import { builtinActivations } from '@nladmm/activations';
+import { loadActivationPlugin } from '@nladmm/activations/node';
+import { CpuBackend } from '@nladmm/cpu-backend';
+import { randomRegression } from './support/problems.ts';
+
+const softclipPath = fileURLToPath(new URL('./fixtures/plugins/softclip.mjs', import.meta.url));
+
+describe('a third-party activation plugin', () => {
+  it('is loaded from its file path into the container registry and trains end to end', async () => {
+    const container = createContainer({ backend: new CpuBackend(), activations: builtinActivations });
+    const registry = container.get<ActivationRegistry>(TOKENS.ActivationRegistry);
+    await loadActivationPlugin(registry, softclipPath);
+    const layers = [3, 8, 6, 2];
+    const data = randomRegression(layers, 40, 17);
+    const trainer = Trainer.create(container.get<Backend>(TOKENS.Backend), data, {
+      layers,
+      activation: registry.get('softclip'),
+      beta: 2,
+      lambda: 1e-3,
+      stepRule: container.get<StepRule>(TOKENS.StepRule),
+      init: { scheme: 'xavier', seed: 4 },
+    });
+    const first = await trainer.run({ maxIterations: 1 });
+    const last = await trainer.run({ maxIterations: 60, metricsEvery: 20 });
+    expect(trainer.solver.sigma[1].name).toBe('softclip');
+    expect(last.final.augmentedLagrangian).toBeLessThan(first.final.augmentedLagrangian);
+    expect(last.final.gradNorm).toBeLessThan(first.final.gradNorm);
+    expect(Number.isFinite(last.final.trainLoss)).toBe(true);
+    trainer.dispose();
+  });
+});
+
+describe('the inversify container', () => {
+  it('binds the paper step rule by default and swaps backend and step rule by rebinding', () => {
+    const f64 = new CpuBackend();
+    const container = createContainer({ backend: f64 });
+    expect(container.get<StepRule>(TOKENS.StepRule).name).toBe('paper');
+    expect(container.get<Backend>(TOKENS.Backend)).toBe(f64);
+    const f32 = new CpuBackend({ precision: 'f32' });
+    container.rebind<Backend>(TOKENS.Backend).toConstantValue(f32);
+    container.rebind<StepRule>(TOKENS.StepRule).toConstantValue(authorsStepRule);
+    expect(container.get<Backend>(TOKENS.Backend).precision).toBe('f32');
+    expect(container.get<StepRule>(TOKENS.StepRule).name).toBe('authors');
+  });
+});

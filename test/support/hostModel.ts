@@ -1,0 +1,122 @@
+// Host-side f64 reference of the quantities of the paper, written independently of any backend: plain loops
+// over HostMatrix, used as the oracle of the theory tests.
+import { type Activation, type HostIterate, type HostMatrix, hostMatrix, identityActivation } from '@nladmm/core';
+
+export function mul(a: HostMatrix, b: HostMatrix): HostMatrix {
+  if (a.cols !== b.rows) throw new RangeError(`mul: ${a.rows}×${a.cols} · ${b.rows}×${b.cols}`);
+  const out = hostMatrix(a.rows, b.cols);
+  for (let i = 0; i < a.rows; i++) {
+    for (let k = 0; k < a.cols; k++) {
+      const aik = a.data[i * a.cols + k];
+      for (let j = 0; j < b.cols; j++) out.data[i * b.cols + j] += aik * b.data[k * b.cols + j];
+    }
+  }
+  return out;
+}
+
+export function transpose(a: HostMatrix): HostMatrix {
+  const out = hostMatrix(a.cols, a.rows);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[j * a.rows + i] = a.data[i * a.cols + j];
+  return out;
+}
+
+/** α A + β B elementwise. */
+export function combine(alpha: number, a: HostMatrix, beta: number, b: HostMatrix): HostMatrix {
+  if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError(`combine: ${a.rows}×${a.cols} vs ${b.rows}×${b.cols}`);
+  return hostMatrix(a.rows, a.cols, a.data.map((v, k) => alpha * v + beta * b.data[k]));
+}
+
+export const add = (a: HostMatrix, b: HostMatrix) => combine(1, a, 1, b);
+export const sub = (a: HostMatrix, b: HostMatrix) => combine(1, a, -1, b);
+export const scale = (s: number, a: HostMatrix) => hostMatrix(a.rows, a.cols, a.data.map((v) => s * v));
+export const map = (a: HostMatrix, f: (v: number) => number) => hostMatrix(a.rows, a.cols, a.data.map(f));
+
+export function hadamard(a: HostMatrix, b: HostMatrix): HostMatrix {
+  if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError('hadamard: shapes differ');
+  return hostMatrix(a.rows, a.cols, a.data.map((v, k) => v * b.data[k]));
+}
+
+export function frob2(a: HostMatrix): number {
+  let s = 0;
+  for (const v of a.data) s += v * v;
+  return s;
+}
+
+export const frob = (a: HostMatrix) => Math.sqrt(frob2(a));
+
+export function inner(a: HostMatrix, b: HostMatrix): number {
+  let s = 0;
+  for (let k = 0; k < a.data.length; k++) s += a.data[k] * b.data[k];
+  return s;
+}
+
+/** ‖A − B‖ / max(‖A‖, ‖B‖, floor). */
+export function relDiff(a: HostMatrix, b: HostMatrix, floor = 1e-300): number {
+  return frob(sub(a, b)) / Math.max(frob(a), frob(b), floor);
+}
+
+/** [V; 1ᵀ] when bias, else V. */
+export function augment(v: HostMatrix, bias: boolean): HostMatrix {
+  if (!bias) return v;
+  const out = hostMatrix(v.rows + 1, v.cols);
+  out.data.set(v.data);
+  out.data.fill(1, v.rows * v.cols);
+  return out;
+}
+
+/** W̄: W without its last (bias) column when bias. */
+export function dropBias(w: HostMatrix, bias: boolean): HostMatrix {
+  if (!bias) return w;
+  const out = hostMatrix(w.rows, w.cols - 1);
+  for (let r = 0; r < w.rows; r++) for (let c = 0; c < w.cols - 1; c++) out.data[r * (w.cols - 1) + c] = w.data[r * w.cols + c];
+  return out;
+}
+
+export interface HostProblem {
+  readonly x: HostMatrix;
+  readonly y: HostMatrix;
+  readonly betas: readonly number[];
+  readonly lambda: number;
+  readonly bias: boolean;
+  readonly activation: Activation;
+}
+
+/** σ_i: the activation for i < N, the identity for i = N. */
+export function sigmaOf(p: HostProblem, i: number, depth: number): Activation {
+  return i < depth ? p.activation : identityActivation;
+}
+
+/** The augmented Lagrangian (6) at Q = (W, V, Λ), with V_0 = X. */
+export function augmentedLagrangian(p: HostProblem, q: Pick<HostIterate, 'W' | 'V' | 'Lambda'>): number {
+  const depth = q.W.length - 1;
+  let value = frob2(sub(q.V[depth], p.y)) / 2;
+  for (let i = 1; i <= depth; i++) {
+    const act = sigmaOf(p, i, depth);
+    const input = i === 1 ? p.x : q.V[i - 1];
+    const r = sub(map(mul(q.W[i], augment(input, p.bias)), act.sigma), q.V[i]);
+    value += (p.lambda / 2) * frob2(q.W[i]) + (p.betas[i - 1] / 2) * frob2(r) + inner(q.Lambda[i], r);
+  }
+  return value;
+}
+
+/** Central finite differences of the augmented Lagrangian with respect to every entry of W, V (i ≥ 1) and Λ. */
+export function finiteDifferenceGradient(p: HostProblem, q: HostIterate, h = 1e-6): { W: HostMatrix[]; V: HostMatrix[]; Lambda: HostMatrix[] } {
+  const depth = q.W.length - 1;
+  const clone = (list: HostMatrix[]) => list.map((m) => hostMatrix(m.rows, m.cols, m.data));
+  const grads = { W: [] as HostMatrix[], V: [] as HostMatrix[], Lambda: [] as HostMatrix[] };
+  for (const block of ['W', 'V', 'Lambda'] as const) {
+    for (let i = 1; i <= depth; i++) {
+      const target = q[block][i];
+      const g = hostMatrix(target.rows, target.cols);
+      for (let k = 0; k < target.data.length; k++) {
+        const plus = { W: clone(q.W), V: clone(q.V), Lambda: clone(q.Lambda) };
+        const minus = { W: clone(q.W), V: clone(q.V), Lambda: clone(q.Lambda) };
+        plus[block][i].data[k] += h;
+        minus[block][i].data[k] -= h;
+        g.data[k] = (augmentedLagrangian(p, plus) - augmentedLagrangian(p, minus)) / (2 * h);
+      }
+      grads[block].push(g);
+    }
+  }
+  return grads;
+}
