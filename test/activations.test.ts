@@ -12,7 +12,7 @@ import {
 } from '@nladmm/core';
 import { atan, builtinActivations, createDefaultRegistry, sigmoid, tanh } from '@nladmm/activations';
 import { loadActivationPlugin } from '@nladmm/activations/node';
-import { compileWgslScalarF32 } from './helpers/wgslScalarF32.ts';
+import { compileWgslScalarF32 } from './support/wgslScalarF32.ts';
 
 const testDir = dirname(fileURLToPath(import.meta.url));
 const pluginsDir = join(testDir, 'fixtures', 'plugins');
