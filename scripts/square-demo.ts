@@ -5,7 +5,7 @@ import { createDefaultRegistry } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
 
 const backend = new CpuBackend();
-const trainer = Trainer.create(backend, squareTask(1000, 2024), {
+const trainer = await Trainer.create(backend, squareTask(1000, 2024), {
   layers: [1, 100, 100, 1],
   activation: createDefaultRegistry().get('sigmoid'),
   beta: 1,

@@ -5,6 +5,7 @@ import {
   type AdmmConfig,
   AdmmSolver,
   type Backend,
+  DivergenceError,
   InvalidProblemError,
   Trainer,
   type TrainingProgress,
@@ -24,7 +25,7 @@ describe('convergence', () => {
   it('drives a tiny problem to a KKT point (24): ‖∇𝓛‖ < 1e-8', async () => {
     const layers = [2, 3, 1];
     const data = randomRegression(layers, 4, 5);
-    const trainer = Trainer.create(new CpuBackend(), data, {
+    const trainer = await Trainer.create(new CpuBackend(), data, {
       layers,
       activation: sigmoid,
       beta: 5,
@@ -42,7 +43,7 @@ describe('convergence', () => {
 
   it("reproduces the authors' square-function demo: training MSE below 1e-8 after 50 iterations", async () => {
     const data = squareTask(1000, 2024);
-    const trainer = Trainer.create(new CpuBackend(), data, {
+    const trainer = await Trainer.create(new CpuBackend(), data, {
       layers: [1, 100, 100, 1],
       activation: sigmoid,
       beta: 1,
@@ -65,7 +66,7 @@ describe('training loop', () => {
   const config: AdmmConfig = { layers, activation: sigmoid, beta: 1, lambda: 0.1, stepRule: paperStepRule, init: { scheme: 'lecun', seed: 2 } };
 
   it('emits metrics every m-th iteration with the running mean of ‖∇𝓛‖² (Theorem 1(c))', async () => {
-    const trainer = Trainer.create(new CpuBackend(), data, config);
+    const trainer = await Trainer.create(new CpuBackend(), data, config);
     const seen: TrainingProgress[] = [];
     trainer.events.on('metrics', (m) => {
       seen.push(m);
@@ -83,7 +84,7 @@ describe('training loop', () => {
   });
 
   it('stops on a cancel signal and on a time budget, and continues on a second run', async () => {
-    const trainer = Trainer.create(new CpuBackend(), data, config);
+    const trainer = await Trainer.create(new CpuBackend(), data, config);
     const controller = new AbortController();
     trainer.events.on('metrics', (m) => {
       if (m.iteration === 3) controller.abort();
@@ -97,8 +98,40 @@ describe('training loop', () => {
     trainer.dispose();
   });
 
+  it('continues from a checkpoint bit for bit', async () => {
+    const straight = await Trainer.create(new CpuBackend(), data, config);
+    await straight.run({ maxIterations: 20, metricsEvery: 3 });
+    const first = await Trainer.create(new CpuBackend(), data, config);
+    await first.run({ maxIterations: 10, metricsEvery: 3 });
+    const saved = await first.checkpoint();
+    first.dispose();
+    const resumed = await Trainer.create(new CpuBackend(), data, config);
+    resumed.restore(saved);
+    const result = await resumed.run({ maxIterations: 20, metricsEvery: 3 });
+    expect(result.iterations).toBe(20);
+    const a = await straight.solver.snapshot();
+    const b = await resumed.solver.snapshot();
+    for (const block of ['W', 'V', 'Lambda'] as const) {
+      for (let i = 1; i <= 2; i++) expect(Array.from(b[block][i].data)).toEqual(Array.from(a[block][i].data));
+    }
+    straight.dispose();
+    resumed.dispose();
+  });
+
+  it('stops with a DivergenceError naming the block, the layer and the iteration', async () => {
+    const trainer = await Trainer.create(new CpuBackend(), data, config);
+    const q = await trainer.solver.snapshot();
+    q.Lambda[2].data[3] = Infinity;
+    trainer.restore({ iterate: q, gradSqSum: 0, gradSqCount: 0, elapsedMs: 0 });
+    const error = await trainer.run({ maxIterations: 5 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(DivergenceError);
+    expect((error as DivergenceError).iteration).toBe(1);
+    expect((error as Error).message).toMatch(/^diverged at iteration 1: block (W|V|Λ)[12] holds NaN or Infinity$/);
+    trainer.dispose();
+  });
+
   it('warns about a step rule outside Lemma 2', async () => {
-    const trainer = Trainer.create(new CpuBackend(), data, { ...config, stepRule: authorsStepRule });
+    const trainer = await Trainer.create(new CpuBackend(), data, { ...config, stepRule: authorsStepRule });
     const warnings: string[] = [];
     trainer.events.on('warning', (w) => {
       warnings.push(w);

@@ -25,7 +25,7 @@ describe('a third-party activation plugin', () => {
     await loadActivationPlugin(registry, softclipPath);
     const layers = [3, 8, 6, 2];
     const data = randomRegression(layers, 40, 17);
-    const trainer = Trainer.create(container.get<Backend>(TOKENS.Backend), data, {
+    const trainer = await Trainer.create(container.get<Backend>(TOKENS.Backend), data, {
       layers,
       activation: registry.get('softclip'),
       beta: 2,

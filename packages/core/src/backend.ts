@@ -88,6 +88,11 @@ export interface Backend {
   solveLeft(l: Matrix, b: Matrix): void;
 
   // ---- the activation's elementwise steps ----
+  /**
+   * Makes the backend ready to run an activation's elementwise steps (the WebGPU backend compiles its WGSL
+   * snippets here). Rejects, naming the activation and quoting the compiler, when they cannot be used.
+   */
+  prepareActivation(act: Activation): Promise<void>;
   /** out ← σ(Z) elementwise (out may be Z). */
   activate(act: Activation, z: Matrix, out: Matrix): void;
   /**

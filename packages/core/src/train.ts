@@ -1,7 +1,7 @@
-import { AdmmSolver } from './admm.ts';
+import { AdmmSolver, type HostIterate } from './admm.ts';
 import type { Backend } from './backend.ts';
 import { type IterationMetrics, MetricsEvaluator } from './metrics.ts';
-import type { AdmmConfig, TrainingData } from './problem.ts';
+import { type AdmmConfig, type TrainingData, resolveProblem } from './problem.ts';
 
 /** Metrics of a logged iteration plus the quantities of Theorem 1(c) and timing. */
 export interface TrainingProgress extends IterationMetrics {
@@ -14,6 +14,28 @@ export interface TrainingProgress extends IterationMetrics {
 }
 
 export type StopReason = 'iterations' | 'tolerance' | 'time' | 'cancelled';
+
+/** Everything a {@link Trainer} needs to continue exactly where it was: the iterate and the loop's own state. */
+export interface TrainerCheckpoint {
+  readonly iterate: HostIterate;
+  /** Σ ‖∇𝓛(Q^k)‖² and the number of evaluated iterations in it (for the running mean of Theorem 1(c)). */
+  readonly gradSqSum: number;
+  readonly gradSqCount: number;
+  /** Training wall time so far, in ms. */
+  readonly elapsedMs: number;
+}
+
+/** A NaN or ±Infinity appeared in an iterate: the run cannot continue. */
+export class DivergenceError extends Error {
+  constructor(
+    readonly iteration: number,
+    readonly block: 'W' | 'V' | 'Lambda',
+    readonly layer: number,
+  ) {
+    super(`diverged at iteration ${iteration}: block ${block === 'Lambda' ? 'Λ' : block}${layer} holds NaN or Infinity`);
+    this.name = 'DivergenceError';
+  }
+}
 
 /** When to stop and how often to measure. */
 export interface TrainOptions {
@@ -38,6 +60,8 @@ export interface TrainResult {
 
 /** The events a {@link Trainer} emits, with their payloads. */
 export interface TrainerEvents {
+  /** After every iteration (k); awaited, so a listener may e.g. write a checkpoint. */
+  iteration: { readonly iteration: number };
   metrics: TrainingProgress;
   warning: string;
   stop: TrainResult;
@@ -82,9 +106,47 @@ export class Trainer {
     this.evaluator = new MetricsEvaluator(solver, data);
   }
 
-  /** Validates the problem (throwing before any work on bad input) and initialises Algorithm 1 on `backend`. */
-  static create(backend: Backend, data: TrainingData, config: AdmmConfig): Trainer {
+  /**
+   * Validates the problem (throwing before any work on bad input), prepares the activation on the backend
+   * and initialises Algorithm 1 by (7).
+   */
+  static async create(backend: Backend, data: TrainingData, config: AdmmConfig): Promise<Trainer> {
+    resolveProblem(data, config);
+    await backend.prepareActivation(config.activation);
     return new Trainer(AdmmSolver.create(backend, data, config), data);
+  }
+
+  /** The state to save so that {@link restore} continues bit for bit (same backend). */
+  async checkpoint(): Promise<TrainerCheckpoint> {
+    return { iterate: await this.solver.snapshot(), gradSqSum: this.gradSqSum, gradSqCount: this.gradSqCount, elapsedMs: this.elapsedMs };
+  }
+
+  /** Continues from a checkpoint of a run with the same data and configuration. */
+  restore(checkpoint: TrainerCheckpoint): void {
+    this.solver.restore(checkpoint.iterate);
+    this.gradSqSum = checkpoint.gradSqSum;
+    this.gradSqCount = checkpoint.gradSqCount;
+    this.elapsedMs = checkpoint.elapsedMs;
+  }
+
+  /**
+   * Throws {@link DivergenceError} naming the first block (W, V, then Λ; by layer) that is not finite, reported
+   * as happening in iteration `iteration`.
+   */
+  private async assertFinite(iteration: number): Promise<void> {
+    const b = this.solver.device;
+    const probe = b.scalar(0);
+    try {
+      for (const block of ['W', 'V', 'Lambda'] as const) {
+        for (let i = 1; i <= this.solver.depth; i++) {
+          b.sumSquares(probe, this.solver[block][i]);
+          // A sum of squares is finite only if every entry is (an overflow to Infinity is divergence too).
+          if (!Number.isFinite(await b.readScalar(probe))) throw new DivergenceError(iteration, block, i);
+        }
+      }
+    } finally {
+      b.freeScalar(probe);
+    }
   }
 
   /** Warnings about the configuration (an activation outside Assumption 1, a step rule outside Lemma 2). */
@@ -140,11 +202,20 @@ export class Trainer {
       const k = this.solver.iteration + 1;
       const evaluate = k % every === 0 || k === 1 || k === options.maxIterations;
       const t0 = performance.now();
-      await this.solver.step({ trackIncrements: evaluate });
-      await this.solver.device.sync();
+      try {
+        await this.solver.step({ trackIncrements: evaluate });
+        await this.solver.device.sync();
+      } catch (err) {
+        // A non-finite iterate makes a system matrix non-finite, so the Cholesky of the step fails: report the
+        // divergence itself rather than its symptom.
+        await this.assertFinite(k);
+        throw err;
+      }
       this.elapsedMs += performance.now() - t0;
+      await this.events.emit('iteration', { iteration: this.solver.iteration });
       if (evaluate) {
         latest = await this.measure(true);
+        if (!isFiniteProgress(latest)) await this.assertFinite(k);
         await this.events.emit('metrics', latest);
         if (options.gradTolerance !== undefined && latest.gradNorm <= options.gradTolerance) {
           reason = 'tolerance';
@@ -162,4 +233,9 @@ export class Trainer {
     this.evaluator.dispose();
     this.solver.dispose();
   }
+}
+
+/** Whether every number in the metrics is finite (the step norm may be NaN when not tracked). */
+function isFiniteProgress(m: TrainingProgress): boolean {
+  return [m.augmentedLagrangian, m.gradNorm, m.trainLoss, ...m.residuals].every(Number.isFinite);
 }

@@ -274,6 +274,9 @@ export class CpuBackend implements Backend {
 
   // ---- the activation's elementwise steps ----
 
+  /** Nothing to compile: the CPU runs the activation's scalar functions directly. */
+  async prepareActivation(): Promise<void> {}
+
   activate(act: Activation, z: Matrix, out: Matrix): void {
     const Z = this.#use('activate', z);
     const O = this.#use('activate', out);
