@@ -148,9 +148,10 @@ describe('Lemma 2: one-step progress (28) with the paper step rule', () => {
 });
 
 describe('each block update solves its subproblem and satisfies its descent inequality (69)-(74)', () => {
-  for (const depth of [2, 4]) {
-    it(`optimality conditions and per-block inequalities, N = ${depth}, tanh, biases`, async () => {
-      const layers = [3, ...Array.from({ length: depth - 1 }, () => 5), 2];
+  // d_N < d_{N−1} solves V_{N−1}'s system by Woodbury; d_N ≥ d_{N−1} by the direct Cholesky: both are covered.
+  for (const layers of [[3, 5, 2], [3, 5, 5, 5, 2], [3, 4, 6], [2, 4, 3, 5]]) {
+    const depth = layers.length - 1;
+    it(`optimality conditions and per-block inequalities, layers ${layers.join('-')}, tanh, biases`, async () => {
       const betas = betasFor(depth);
       const lambda = 0.02;
       const { solver, problem } = setup(layers, { activation: tanh, betas, lambda, bias: true, seed: 21 });

@@ -81,6 +81,10 @@ export class AdmmSolver {
   private readonly c: DeviceScalar[] = [];
   private readonly incrementSq: { W: DeviceScalar[]; V: DeviceScalar[]; Lambda: DeviceScalar[] } = { W: [], V: [], Lambda: [] };
   private readonly stepCoefficients: { slope: number; intercept: number };
+  /** Whether V_{N−1}'s system is solved by the Woodbury identity (d_N < d_{N−1}). */
+  private readonly useWoodbury: boolean;
+  /** The device scalar 1 (the Woodbury system's scale). */
+  private readonly one: DeviceScalar;
   private disposed = false;
 
   private constructor(backend: Backend, data: TrainingData, config: ResolvedConfig, weights: readonly HostMatrix[]) {
@@ -95,6 +99,8 @@ export class AdmmSolver {
     for (let i = 1; i < depth; i++) this.sigma.push(config.activation);
     this.sigma.push(identityActivation);
     this.stepCoefficients = config.stepRule.coefficients(config.activation.bounds);
+    this.useWoodbury = layers[depth] < layers[depth - 1];
+    this.one = backend.scalar(1);
 
     for (let j = 0; j < depth; j++) {
       const aug = backend.alloc(layers[j] + extra, n);
@@ -117,7 +123,9 @@ export class AdmmSolver {
       this.S.push(backend.alloc(layers[i], n));
       this.systemW.push(backend.alloc(layers[i - 1] + extra, layers[i - 1] + extra));
       this.rhsW.push(backend.alloc(layers[i], layers[i - 1] + extra));
-      this.systemV.push(i < depth ? backend.alloc(layers[i], layers[i]) : this.V[0]);
+      // V_{N−1}'s system is solved by Woodbury in d_N × d_N when d_N < d_{N−1} (see updateV).
+      const systemOrder = i === depth - 1 && this.useWoodbury ? layers[depth] : layers[i];
+      this.systemV.push(i < depth ? backend.alloc(systemOrder, systemOrder) : this.V[0]);
     }
     for (let i = 0; i <= depth; i++) {
       this.maxNorm.push(backend.scalar(0));
@@ -247,7 +255,7 @@ export class AdmmSolver {
    * (β_j I + c′ W̄ᵀW̄) Δ = Λ_j + β_j (P − V_j^{k−1}) − W̄ᵀ [β_{j+1} (σ(Zn) − Bn) ⊙ σ′(Zn)] with W̄ = W̄_{j+1}^k.
    * ‖Bn‖_max is the max-norm the W_{j+1} update of this iteration used (neither V_{j+1} nor Λ_{j+1} has changed
    * since), so μ_j^k = h_{j+1}^k and c′ is that update's c. For j = N−1 the same system with σ_N = identity and
-   * μ = 2 is exactly (11)/(59).
+   * μ = 2 is exactly (11)/(59); when d_N < d_{N−1} its system is solved by the Woodbury identity.
    */
   private updateV(j: number, track: boolean): void {
     const b = this.backend;
@@ -259,6 +267,24 @@ export class AdmmSolver {
     b.multiplierStep(this.sigma[j + 1], gn, this.V[j + 1], this.Lambda[j + 1], this.beta(j + 1), true, gn);
     b.gemm(-1, this.Wbar[j + 1], true, gn, false, 1, rhs);
     const system = this.systemV[j];
+    if (j === this.depth - 1 && this.useWoodbury) {
+      // (β I + β_N W̄ᵀW̄)⁻¹ R = (R − W̄ᵀ K⁻¹ W̄ R) / β with K = (β/β_N) I + W̄ W̄ᵀ of order d_N: a d_N² factorisation
+      // and two thin products instead of a d_{N−1}² factorisation and solve. Gn is consumed: its buffer holds W̄ R.
+      const wbar = this.Wbar[j + 1];
+      const projected = gn;
+      b.gemm(1, wbar, false, rhs, false, 0, projected);
+      b.gram(1, wbar, false, 0, system);
+      b.shiftedScale(system, this.one, this.beta(j) / this.beta(j + 1), system);
+      b.cholesky(system);
+      b.solveLeft(system, projected);
+      b.gemm(-1, wbar, true, projected, false, 1, rhs);
+      b.axpby(1 / this.beta(j), rhs, 1, this.V[j]);
+      if (track) {
+        b.sumSquares(this.incrementSq.V[j], rhs);
+        b.scalarAffine(this.incrementSq.V[j], this.incrementSq.V[j], 1 / this.beta(j) ** 2, 0);
+      }
+      return;
+    }
     b.gram(1, this.Wbar[j + 1], true, 0, system);
     b.shiftedScale(system, this.c[j + 1], this.beta(j), system);
     b.cholesky(system);
@@ -385,7 +411,7 @@ export class AdmmSolver {
       if (i < this.depth) owned.add(this.systemV[i]);
     }
     for (const m of owned) b.free(m);
-    for (const s of [...this.maxNorm, ...this.h, ...this.c, ...this.incrementSq.W, ...this.incrementSq.V, ...this.incrementSq.Lambda]) {
+    for (const s of [this.one, ...this.maxNorm, ...this.h, ...this.c, ...this.incrementSq.W, ...this.incrementSq.V, ...this.incrementSq.Lambda]) {
       b.freeScalar(s);
     }
   }
