@@ -3,17 +3,9 @@
  * simple (triple loops, textbook Cholesky) so that it can be trusted by inspection.
  */
 
-/** A packed row-major f64 matrix on the host. */
-export interface HostMatrix {
-  readonly rows: number;
-  readonly cols: number;
-  readonly data: Float64Array;
-}
+import { type HostMatrix, hostMatrix } from '@nladmm/core';
 
-export function hostMatrix(rows: number, cols: number, data: ArrayLike<number> = new Float64Array(rows * cols)): HostMatrix {
-  if (data.length !== rows * cols) throw new RangeError(`hostMatrix: ${rows}×${cols} needs ${rows * cols} values, got ${data.length}`);
-  return { rows, cols, data: Float64Array.from(data) };
-}
+export { type HostMatrix, hostMatrix };
 
 export function entry(a: HostMatrix, r: number, c: number): number {
   return a.data[r * a.cols + c];

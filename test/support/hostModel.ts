@@ -1,30 +1,10 @@
 // Host-side f64 reference of the quantities of the paper, written independently of any backend: plain loops
 // over HostMatrix, used as the oracle of the theory tests.
 import { type Activation, type HostIterate, type HostMatrix, hostMatrix, identityActivation } from '@nladmm/core';
+import { combine, multiply, transpose } from '../conformance/reference.ts';
 
-export function mul(a: HostMatrix, b: HostMatrix): HostMatrix {
-  if (a.cols !== b.rows) throw new RangeError(`mul: ${a.rows}×${a.cols} · ${b.rows}×${b.cols}`);
-  const out = hostMatrix(a.rows, b.cols);
-  for (let i = 0; i < a.rows; i++) {
-    for (let k = 0; k < a.cols; k++) {
-      const aik = a.data[i * a.cols + k];
-      for (let j = 0; j < b.cols; j++) out.data[i * b.cols + j] += aik * b.data[k * b.cols + j];
-    }
-  }
-  return out;
-}
-
-export function transpose(a: HostMatrix): HostMatrix {
-  const out = hostMatrix(a.cols, a.rows);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[j * a.rows + i] = a.data[i * a.cols + j];
-  return out;
-}
-
-/** α A + β B elementwise. */
-export function combine(alpha: number, a: HostMatrix, beta: number, b: HostMatrix): HostMatrix {
-  if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError(`combine: ${a.rows}×${a.cols} vs ${b.rows}×${b.cols}`);
-  return hostMatrix(a.rows, a.cols, a.data.map((v, k) => alpha * v + beta * b.data[k]));
-}
+export { transpose, combine };
+export const mul = multiply;
 
 export const add = (a: HostMatrix, b: HostMatrix) => combine(1, a, 1, b);
 export const sub = (a: HostMatrix, b: HostMatrix) => combine(1, a, -1, b);
