@@ -10,3 +10,5 @@ export * from './admm.ts';
 export * from './metrics.ts';
 export * from './train.ts';
 export * from './tasks.ts';
+export * from './theory.ts';
+export * from './rate.ts';
