@@ -1,3 +1,4 @@
+import type { Activation } from './activation.ts';
 import type { AdmmSolver } from './admm.ts';
 import type { Backend, DeviceScalar, Matrix } from './backend.ts';
 import type { HostMatrix } from './problem.ts';
@@ -57,26 +58,27 @@ export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: 
 }
 
 /**
- * The network Φ(X; W) = W_N σ(… σ(W_1 X̃) …) evaluated on the backend for an augmented input X̃ (d_0 + bias rows);
- * returns a new d_N × n matrix that the caller frees.
+ * The network Φ(X; W) = W_N σ(… σ(W_1 X̃) …) on the backend for weights W_1…W_N (with bias columns when `bias`)
+ * and an augmented input X̃ (d_0 + bias rows); returns a new d_N × n matrix that the caller frees.
  */
-export function forwardPass(backend: Backend, solver: AdmmSolver, inputAug: Matrix): Matrix {
-  const { layers, bias, depth } = solver.config;
+export function forwardPass(backend: Backend, weights: readonly Matrix[], activation: Activation, bias: boolean, inputAug: Matrix): Matrix {
+  const depth = weights.length;
   const n = inputAug.cols;
   const extra = bias ? 1 : 0;
   let previous = inputAug;
   const temporaries: Matrix[] = [];
-  for (let i = 1; i < depth; i++) {
-    const next = backend.alloc(layers[i] + extra, n);
+  for (let i = 0; i < depth - 1; i++) {
+    const rows = weights[i].rows;
+    const next = backend.alloc(rows + extra, n);
     if (bias) backend.fill(next, 1);
-    const top = bias ? backend.view(next, layers[i], n) : next;
-    backend.gemm(1, solver.W[i], false, previous, false, 0, top);
-    backend.activate(solver.sigma[i], top, top);
+    const top = bias ? backend.view(next, rows, n) : next;
+    backend.gemm(1, weights[i], false, previous, false, 0, top);
+    backend.activate(activation, top, top);
     temporaries.push(next);
     previous = next;
   }
-  const out = backend.alloc(layers[depth], n);
-  backend.gemm(1, solver.W[depth], false, previous, false, 0, out);
+  const out = backend.alloc(weights[depth - 1].rows, n);
+  backend.gemm(1, weights[depth - 1], false, previous, false, 0, out);
   for (const m of temporaries) backend.free(m);
   return out;
 }
@@ -205,7 +207,8 @@ export class MetricsEvaluator {
 
   /** ½ n⁻¹ ‖Φ(X; W) − Y‖² and, for one-hot targets, the accuracy. */
   private async networkLoss(inputAug: Matrix, target: HostMatrix, oneHot: boolean): Promise<{ loss: number; accuracy?: number }> {
-    const out = forwardPass(this.backend, this.solver, inputAug);
+    const { W, config } = this.solver;
+    const out = forwardPass(this.backend, W.slice(1), config.activation, config.bias, inputAug);
     try {
       const values = await this.backend.download(out);
       let sq = 0;

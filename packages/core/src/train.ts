@@ -60,8 +60,11 @@ export interface TrainResult {
 
 /** The events a {@link Trainer} emits, with their payloads. */
 export interface TrainerEvents {
-  /** After every iteration (k); awaited, so a listener may e.g. write a checkpoint. */
-  iteration: { readonly iteration: number };
+  /**
+   * The last event of every iteration k (after its `metrics`, when evaluated); awaited, so a listener may write
+   * a checkpoint that includes the iteration's metrics state.
+   */
+  iteration: { readonly iteration: number; readonly evaluated: boolean };
   metrics: TrainingProgress;
   warning: string;
   stop: TrainResult;
@@ -212,16 +215,18 @@ export class Trainer {
         throw err;
       }
       this.elapsedMs += performance.now() - t0;
-      await this.events.emit('iteration', { iteration: this.solver.iteration });
       if (evaluate) {
         latest = await this.measure(true);
         if (!isFiniteProgress(latest)) await this.assertFinite(k);
         await this.events.emit('metrics', latest);
-        if (options.gradTolerance !== undefined && latest.gradNorm <= options.gradTolerance) {
-          reason = 'tolerance';
-          break;
-        }
       }
+      await this.events.emit('iteration', { iteration: this.solver.iteration, evaluated: evaluate });
+      if (evaluate && options.gradTolerance !== undefined && latest!.gradNorm <= options.gradTolerance) {
+        reason = 'tolerance';
+        break;
+      }
+      // Let timers, signal handlers and UI events run between iterations.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     if (!latest || latest.iteration !== this.solver.iteration) latest = await this.measure(false);
     const result: TrainResult = { reason, iterations: this.solver.iteration, final: latest };

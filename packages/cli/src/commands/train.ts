@@ -1,0 +1,474 @@
+/**
+ * `nladmm train`: validates everything (options, activation, data, problem) before touching the disk, creates
+ * the run directory atomically with its config and an iteration-0 checkpoint, trains with progress output,
+ * checkpoints atomically every m iterations and on exit (SIGINT / SIGTERM included) and writes the model and
+ * plots. `--resume RUN_DIR` continues a run bit for bit from its checkpoint.
+ */
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  type AdmmConfig,
+  type Backend,
+  DivergenceError,
+  type HostMatrix,
+  InvalidProblemError,
+  type StopReason,
+  Trainer,
+  type TrainerCheckpoint,
+  type TrainingProgress,
+  type TrainResult,
+  stepRuleByName,
+} from '@nladmm/core';
+import { type OptionValue, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
+import { isPluginPath, resolveActivation } from '../activations.ts';
+import { createBackend } from '../backends.ts';
+import type { CliContext } from '../context.ts';
+import { type LoadedData, loadTrainingData } from '../data/datasets.ts';
+import { CliError, UsageError, messageOf } from '../errors.ts';
+import { duration, percent, sci } from '../format.ts';
+import { syncDirectory, writeFileAtomic } from '../io/atomic.ts';
+import { type ModelInfo, decodeCheckpoint, encodeCheckpoint, encodeModel, readInitWeights } from '../io/model.ts';
+import { parseMetrics, writePlots } from '../plot/charts.ts';
+import { Progress } from '../progress.ts';
+import {
+  DEFAULTS,
+  RESUMABLE,
+  TRAIN_OPTIONS,
+  type TrainSettings,
+  isFileDataset,
+  mergeOptions,
+  optionsFromJson,
+  readConfigFile,
+  settingsToOptions,
+  toSettings,
+} from '../trainOptions.ts';
+import { VERSION } from '../version.ts';
+
+export const TRAIN_HELP = `Usage: nladmm train [options]
+
+Trains a fully connected network with Algorithm 1 (nonlinearly constrained ADMM) and writes a run directory:
+config.json, metrics.jsonl, checkpoint.safetensors, model.safetensors and plots/.
+Options come from the defaults < --preset < --config FILE.json < flags. With no --dataset the preset is
+fashion-mnist.
+
+Examples:
+  nladmm train                                   # the fashion-mnist preset
+  nladmm train --preset paper-square --out runs/square
+  nladmm train --dataset iris.csv --label-column species_id --test-split 0.2 --layers 4,16,16,3 --scale standard
+  nladmm train --resume runs/square --iterations 100
+${formatOptions(TRAIN_OPTIONS)}
+`;
+
+const CHECKPOINT = 'checkpoint.safetensors';
+const MODEL = 'model.safetensors';
+const METRICS = 'metrics.jsonl';
+const CONFIG = 'config.json';
+
+/** Makes every input path of the settings absolute (config.json must work from any folder). */
+function absolutize(s: TrainSettings, cwd: string): TrainSettings {
+  const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(cwd, p));
+  return {
+    ...s,
+    dataset: isFileDataset(s.dataset) ? resolve(cwd, s.dataset) : s.dataset,
+    dataDir: abs(s.dataDir),
+    labels: abs(s.labels),
+    testDataset: abs(s.testDataset),
+    testLabels: abs(s.testLabels),
+    initWeights: abs(s.initWeights),
+    activation: isPluginPath(s.activation) ? resolve(cwd, s.activation) : s.activation,
+    out: abs(s.out),
+  };
+}
+
+function timestamp(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+}
+
+/** A fresh default run directory name under runs/. */
+function defaultRunDir(s: TrainSettings, cwd: string): string {
+  const label = (s.preset ?? basename(s.dataset).replace(/\.[^.]*$/, '')).replace(/[^A-Za-z0-9_.-]/g, '_');
+  const base = join(cwd, 'runs', `${timestamp(new Date())}-${label}`);
+  let candidate = base;
+  for (let k = 2; existsSync(candidate); k++) candidate = `${base}-${k}`;
+  return candidate;
+}
+
+/** Fails unless `dir` does not exist or is an empty directory. */
+async function checkFreshDirectory(dir: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch {
+    return;
+  }
+  if (!info.isDirectory()) throw new CliError(`cannot create run directory ${dir}: a file with that name exists`);
+  if ((await readdir(dir)).length > 0) throw new CliError(`run directory ${dir} already exists and is not empty (continue it with --resume ${dir}, or choose another --out)`);
+}
+
+/** Creates missing parent folders, remembering which were created (so that a failure can remove them). */
+async function makeParents(dir: string): Promise<string[]> {
+  const created: string[] = [];
+  let current = dir;
+  const missing: string[] = [];
+  while (!existsSync(current)) {
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const m of missing) {
+    try {
+      await mkdir(m);
+    } catch (err) {
+      for (const c of created.reverse()) await rm(c, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CliError(`cannot create run directory ${dir}: ${code === 'ENOTDIR' ? `${dirname(m)} is not a directory` : code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? `${dirname(m)} is not writable` : messageOf(err)}`);
+    }
+    created.push(m);
+  }
+  return created;
+}
+
+/**
+ * Creates the run directory atomically: its first files are written into a hidden staging folder next to it,
+ * which is then renamed into place. A failure (or a kill) before the rename leaves no run directory.
+ */
+async function precheckRunDirectory(dir: string): Promise<void> {
+  await checkFreshDirectory(dir);
+  // The nearest existing ancestor must be a directory.
+  let parent = dirname(dir);
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  if (!(await stat(parent)).isDirectory()) throw new CliError(`cannot create run directory ${dir}: ${parent} is not a directory`);
+}
+
+async function createRunDirectory(dir: string, files: { name: string; data: Uint8Array | string }[]): Promise<void> {
+  await precheckRunDirectory(dir);
+  const parent = dirname(dir);
+  const createdParents = await makeParents(parent);
+  const staging = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
+  try {
+    await mkdir(staging);
+    for (const f of files) await writeFileAtomic(join(staging, f.name), f.data);
+    if (existsSync(dir)) await rmdir(dir); // an empty directory given as --out
+    await rename(staging, dir);
+    await syncDirectory(dirname(dir));
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    for (const c of createdParents.reverse()) await rm(c, { recursive: true, force: true }).catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot create run directory ${dir}: ${code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? 'not writable' : messageOf(err)}`);
+  }
+}
+
+/** The first non-finite block of a checkpoint (a NaN iterate must never overwrite the last good one). */
+function firstNonFinite(cp: TrainerCheckpoint): { block: 'W' | 'V' | 'Lambda'; layer: number } | undefined {
+  for (const block of ['W', 'V', 'Lambda'] as const) {
+    const list: HostMatrix[] = cp.iterate[block];
+    for (let i = 1; i < list.length; i++) {
+      const data = list[i].data;
+      for (let k = 0; k < data.length; k++) if (!Number.isFinite(data[k])) return { block, layer: i };
+    }
+  }
+  return undefined;
+}
+
+function metricsLine(m: TrainingProgress): string {
+  return `${JSON.stringify(m)}\n`;
+}
+
+function stopText(reason: StopReason, s: TrainSettings, signalName: string | undefined): string {
+  switch (reason) {
+    case 'iterations':
+      return `reached --iterations ${s.iterations}`;
+    case 'tolerance':
+      return `‖∇𝓛‖ ≤ --grad-tol ${s.gradTol}`;
+    case 'time':
+      return `reached --time-limit ${s.timeLimit} s`;
+    case 'cancelled':
+      return `stopped by ${signalName ?? 'a signal'}`;
+  }
+}
+
+interface Prepared {
+  readonly settings: TrainSettings;
+  readonly data: LoadedData;
+  readonly backend: Backend;
+  readonly trainer: Trainer;
+  readonly info: Omit<ModelInfo, 'iteration'>;
+  readonly config: AdmmConfig;
+}
+
+/** Everything up to a ready Trainer: every input is checked here, before anything is written. */
+async function prepare(settings: TrainSettings): Promise<Prepared> {
+  const { activation, plugin } = await resolveActivation(settings.activation);
+  const data = await loadTrainingData(settings, activation);
+  const outputs = data.targets.kind === 'onehot' ? data.targets.classes : data.targets.outputs;
+  const layers = settings.layers;
+  if (!layers) {
+    throw new UsageError(`--layers is required: the data has ${data.features} features and ${outputs} outputs, e.g. --layers ${data.features},64,64,${outputs}`);
+  }
+  if (layers[0] !== data.features) throw new UsageError(`--layers ${layers.join(',')} does not fit the data: d_0 = ${layers[0]} but the data has ${data.features} features`);
+  if (layers[layers.length - 1] !== outputs) {
+    throw new UsageError(`--layers ${layers.join(',')} does not fit the data: d_N = ${layers[layers.length - 1]} but the targets have ${outputs} ${data.targets.kind === 'onehot' ? 'classes' : 'outputs'}`);
+  }
+  const init = settings.initWeights
+    ? { weights: await readInitWeights(settings.initWeights, layers, settings.bias) }
+    : { scheme: settings.init, seed: settings.seed, scale: settings.initScale, mode: settings.initMode };
+  const config: AdmmConfig = {
+    layers,
+    activation,
+    beta: settings.beta,
+    lambda: settings.lambda,
+    bias: settings.bias,
+    stepRule: stepRuleByName(settings.stepRule),
+    init,
+  };
+  const backend = await createBackend(settings.backend, settings.precision);
+  let trainer: Trainer;
+  try {
+    trainer = await Trainer.create(backend, { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, config);
+  } catch (err) {
+    backend.dispose();
+    if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
+    throw err;
+  }
+  const info: Omit<ModelInfo, 'iteration'> = {
+    layers,
+    activation: activation.name,
+    activationPlugin: plugin,
+    bias: settings.bias,
+    precision: settings.precision,
+    preprocessing: data.preprocessing,
+    targets: data.targets,
+    options: settingsToOptions(settings),
+  };
+  return { settings, data, backend, trainer, info, config };
+}
+
+/** Reads a run directory's options and checks that the flags only change what may change. */
+async function resumeSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
+  const configPath = join(runDir, CONFIG);
+  if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a run directory (no ${CONFIG})`);
+  if (!existsSync(join(runDir, CHECKPOINT))) throw new UsageError(`--resume ${runDir}: no ${CHECKPOINT} to continue from`);
+  let stored: { options?: Record<string, unknown> };
+  try {
+    stored = JSON.parse(await readFile(configPath, 'utf8')) as { options?: Record<string, unknown> };
+  } catch (err) {
+    throw new CliError(`${configPath}: not valid JSON (${messageOf(err)})`);
+  }
+  if (!stored.options) throw new CliError(`${configPath}: no "options"`);
+  for (const key of Object.keys(flags)) {
+    if (!RESUMABLE.has(key)) {
+      throw new UsageError(`--${key} cannot change when resuming (the run's ${CONFIG} fixes it); only ${[...RESUMABLE].filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`);
+    }
+  }
+  const options: Record<string, OptionValue> = { ...optionsFromJson(stored.options, configPath), ...flags };
+  delete options.resume;
+  delete options.quiet;
+  delete options.debug;
+  // The stored options are complete: no preset is merged under them (a preset may change between versions).
+  return { ...toSettings({ ...DEFAULTS, ...options }), out: runDir };
+}
+
+export async function trainCommand(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const { options: flags, positionals } = parseArgs(argv, TRAIN_OPTIONS, 'train');
+  if (flags.help) {
+    ctx.stdout(TRAIN_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options start with --; see nladmm train --help)`);
+  const quiet = flags.quiet === true;
+  const resumeDir = typeof flags.resume === 'string' ? resolve(ctx.cwd, flags.resume) : undefined;
+  let settings: TrainSettings;
+  if (resumeDir) settings = await resumeSettings(resumeDir, flags);
+  else {
+    const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
+    settings = absolutize(toSettings(mergeOptions(fromFile, flags)), ctx.cwd);
+  }
+
+  const runDir = resumeDir ?? settings.out ?? defaultRunDir(settings, ctx.cwd);
+  // Fail fast on an unusable run directory (nothing is created until every input has been checked).
+  if (!resumeDir) await precheckRunDirectory(runDir);
+  const prepared = await prepare(settings);
+  const { trainer, backend } = prepared;
+  try {
+    return await runTraining(prepared, ctx, { quiet, resumeDir, argv, runDir });
+  } finally {
+    trainer.dispose();
+    backend.dispose();
+  }
+}
+
+async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; resumeDir?: string; argv: readonly string[]; runDir: string }): Promise<number> {
+  const { settings, trainer, backend, data, info } = p;
+  const { runDir } = o;
+  const checkpointPath = join(runDir, CHECKPOINT);
+  const metricsPath = join(runDir, METRICS);
+  let lastCheckpoint = 0;
+  let lastLogged = -1;
+
+  const progress = new Progress({
+    write: ctx.stderr,
+    tty: ctx.isTTY,
+    columns: ctx.columns,
+    startIteration: 0,
+    totalIterations: settings.iterations,
+    timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined,
+    quiet: o.quiet,
+  });
+
+  if (o.resumeDir) {
+    // Temporary files of writes that a kill interrupted (the files they were meant to replace are intact).
+    for (const name of await readdir(runDir)) if (/^\..*\.tmp-\d+-[0-9a-f]+$/.test(name)) await rm(join(runDir, name), { force: true });
+    const bytes = await readFile(checkpointPath);
+    const cp = decodeCheckpoint(bytes, checkpointPath, info.layers, info.bias, data.train.x.cols);
+    trainer.restore(cp);
+    lastCheckpoint = cp.iterate.iteration;
+    // Metrics logged after the checkpoint belong to iterations that will be redone.
+    const kept = existsSync(metricsPath) ? parseMetrics(await readFile(metricsPath, 'utf8'), metricsPath).filter((r) => r.iteration <= lastCheckpoint) : [];
+    await writeFileAtomic(metricsPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    lastLogged = kept.length > 0 ? kept[kept.length - 1].iteration : -1;
+    progress.message(`resuming ${runDir} from iteration ${lastCheckpoint}`);
+  } else {
+    const config = {
+      nladmm: {
+        version: VERSION,
+        createdAt: new Date().toISOString(),
+        command: ['nladmm', 'train', ...o.argv].join(' '),
+        node: process.version,
+        backend: backend.describe(),
+        data: data.description,
+        ...(info.activationPlugin ? { activationPlugin: info.activationPlugin } : {}),
+      },
+      options: settingsToOptions(settings),
+    };
+    const initial = await trainer.checkpoint();
+    await createRunDirectory(runDir, [
+      { name: CONFIG, data: `${JSON.stringify(config, null, 2)}\n` },
+      { name: METRICS, data: '' },
+      { name: CHECKPOINT, data: encodeCheckpoint(initial, { ...info, iteration: 0 }) },
+    ]);
+  }
+  const startIteration = trainer.solver.iteration;
+  progress.restart(startIteration);
+  if (!o.quiet) {
+    const betaText = Array.isArray(settings.beta) ? settings.beta.join(',') : String(settings.beta);
+    const lambdaText = settings.lambda < 1e-3 ? settings.lambda.toExponential() : String(settings.lambda);
+    progress.message(data.description);
+    progress.message(
+      `network ${info.layers.join('-')} ${info.activation}, β = ${betaText}, λ = ${lambdaText}, step rule ${settings.stepRule}, ${settings.initWeights ? `init from ${settings.initWeights}` : `init ${settings.init}×${settings.initScale} ${settings.initMode} (seed ${settings.seed})`}; backend ${backend.describe()}`,
+    );
+    progress.message(`run directory ${runDir}`);
+  }
+
+  const writeCheckpoint = async (): Promise<void> => {
+    const cp = await trainer.checkpoint();
+    const bad = firstNonFinite(cp);
+    if (bad) throw new DivergenceError(cp.iterate.iteration, bad.block, bad.layer);
+    await writeFileAtomic(checkpointPath, encodeCheckpoint(cp, { ...info, iteration: cp.iterate.iteration }));
+    lastCheckpoint = cp.iterate.iteration;
+  };
+  const checkpointDue = (k: number) => k % settings.checkpointEvery === 0;
+
+  // Graceful stops: the first signal finishes the iteration and checkpoints; a second one exits at once (the
+  // files on disk are always complete, as every write is atomic).
+  const controller = new AbortController();
+  let stopSignal: string | undefined;
+  const onSignal = (name: 'SIGINT' | 'SIGTERM') => {
+    if (stopSignal) process.exit(name === 'SIGINT' ? 130 : 143);
+    stopSignal = name;
+    controller.abort();
+    progress.message(`${name}: stopping after the current iteration and writing a checkpoint (send ${name} again to stop at once)`);
+  };
+  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
+  if (ctx.handleSignals) {
+    process.on('SIGINT', handlers.SIGINT);
+    process.on('SIGTERM', handlers.SIGTERM);
+  }
+  const onExternalAbort = () => {
+    stopSignal ??= 'SIGINT';
+    controller.abort();
+  };
+  ctx.signal?.addEventListener('abort', onExternalAbort);
+  if (ctx.signal?.aborted) onExternalAbort();
+
+  trainer.events.on('warning', (w) => progress.message(`warning: ${w}`));
+  // 'iteration' comes after the iteration's 'metrics', so a checkpoint holds the metrics state of its iteration.
+  trainer.events.on('iteration', async ({ iteration }) => {
+    progress.onIteration(iteration);
+    if (checkpointDue(iteration)) await writeCheckpoint();
+  });
+  trainer.events.on('metrics', async (m) => {
+    await appendFile(metricsPath, metricsLine(m));
+    lastLogged = m.iteration;
+    progress.onMetrics(m);
+  });
+
+  let result: TrainResult;
+  const wallStart = performance.now();
+  try {
+    result = await trainer.run({
+      maxIterations: settings.iterations,
+      gradTolerance: settings.gradTol,
+      timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined,
+      signal: controller.signal,
+      metricsEvery: settings.metricsEvery,
+    });
+  } catch (err) {
+    progress.finish();
+    if (settings.plots) await writePlotsQuietly(metricsPath, runDir);
+    if (err instanceof DivergenceError) {
+      throw new CliError(`${err.message}; the last good checkpoint (iteration ${lastCheckpoint}) is kept in ${checkpointPath}`);
+    }
+    throw err;
+  } finally {
+    if (ctx.handleSignals) {
+      process.off('SIGINT', handlers.SIGINT);
+      process.off('SIGTERM', handlers.SIGTERM);
+    }
+    ctx.signal?.removeEventListener('abort', onExternalAbort);
+  }
+  progress.finish();
+  const final = result.final;
+  if (final.iteration > lastLogged) await appendFile(metricsPath, metricsLine(final));
+  if (lastCheckpoint !== result.iterations || result.iterations === 0) await writeCheckpoint();
+  const weights = await trainer.solver.weights();
+  await writeFileAtomic(join(runDir, MODEL), encodeModel(weights, { ...info, iteration: result.iterations }));
+  if (settings.plots) await writePlotsQuietly(metricsPath, runDir, (w) => progress.message(w));
+
+  const wall = performance.now() - wallStart;
+  const done = result.iterations - startIteration;
+  const lines: string[] = [];
+  lines.push(`${stopText(result.reason, settings, stopSignal)} at iteration ${result.iterations}: ${done} iterations in ${duration(wall)}${done > 0 ? ` (${perIteration(final.msPerIteration)} of Algorithm 1)` : ''}`);
+  const parts = [`ℒ ${sci(final.augmentedLagrangian)}`, `‖∇ℒ‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
+  if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
+  if (final.testLoss !== undefined) parts.push(`test loss ${sci(final.testLoss)}`);
+  lines.push(parts.join('  '));
+  lines.push(`run directory: ${runDir}`);
+  const outputs = info.layers[info.layers.length - 1];
+  if (final.testAccuracy !== undefined) lines.push(`test accuracy: ${percent(final.testAccuracy)}`);
+  else if (final.trainAccuracy !== undefined) lines.push(`training accuracy: ${percent(final.trainAccuracy)}`);
+  else {
+    // ½ n⁻¹ ‖·‖² → mean squared error per output.
+    const mse = (loss: number) => sci((2 * loss) / outputs);
+    lines.push(`training MSE: ${mse(final.trainLoss)}${final.testLoss !== undefined ? `  test MSE: ${mse(final.testLoss)}` : ''}`);
+  }
+  ctx.stdout(`${lines.join('\n')}\n`);
+  if (result.reason === 'cancelled') return stopSignal === 'SIGTERM' ? 143 : 130;
+  return 0;
+}
+
+function perIteration(ms: number): string {
+  return ms < 1000 ? `${ms.toPrecision(3)} ms/iteration` : `${(ms / 1000).toFixed(2)} s/iteration`;
+}
+
+async function writePlotsQuietly(metricsPath: string, runDir: string, warn?: (text: string) => void): Promise<void> {
+  try {
+    const records = parseMetrics(await readFile(metricsPath, 'utf8'), metricsPath);
+    if (records.length > 0) await writePlots(records, join(runDir, 'plots'));
+  } catch (err) {
+    warn?.(`warning: could not write the plots: ${messageOf(err)}`);
+  }
+}

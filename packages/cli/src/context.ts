@@ -1,0 +1,24 @@
+/** Where a command writes and what it may touch; the real process or a test's capture. */
+export interface CliContext {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Draw a progress bar (stderr is a terminal). */
+  readonly isTTY: boolean;
+  readonly columns: number;
+  readonly cwd: string;
+  /** Install SIGINT/SIGTERM handlers for graceful stops (the real CLI only). */
+  readonly handleSignals: boolean;
+  /** Aborting it stops a training run as a signal would (tests). */
+  readonly signal?: AbortSignal;
+}
+
+export function processContext(): CliContext {
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    isTTY: Boolean(process.stderr.isTTY),
+    columns: process.stderr.columns || 100,
+    cwd: process.cwd(),
+    handleSignals: true,
+  };
+}

@@ -1,0 +1,13 @@
+export { runCli, MAIN_HELP } from './cli.ts';
+export type { CliContext } from './context.ts';
+export { CliError, UsageError, DataError } from './errors.ts';
+export { parseIdx, readIdx } from './data/idx.ts';
+export { parseNpy, readNpy, encodeNpy } from './data/npy.ts';
+export { parseCsv, readCsv } from './data/csv.ts';
+export { encodeSafetensors, parseSafetensors } from './io/safetensors.ts';
+export { encodeModel, encodeCheckpoint, decodeModel, decodeCheckpoint, readModel, readInitWeights } from './io/model.ts';
+export { writeFileAtomic } from './io/atomic.ts';
+export { encodePng, PNG_SIGNATURE } from './plot/png.ts';
+export { writePlots, parseMetrics, readMetrics } from './plot/charts.ts';
+export { createBackend, describeBackends } from './backends.ts';
+export { PRESETS, TRAIN_OPTIONS } from './trainOptions.ts';

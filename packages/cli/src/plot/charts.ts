@@ -1,0 +1,150 @@
+/** The charts of a run, built from its metrics.jsonl. */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { type ChartSpec, PALETTE, type Series, chartScene } from './chart.ts';
+import { encodePng } from './png.ts';
+import { rasterize } from './raster.ts';
+import { renderSvg } from './svg.ts';
+
+/** One line of metrics.jsonl (NaN values are stored as null). */
+export interface MetricsRecord {
+  readonly iteration: number;
+  readonly augmentedLagrangian: number | null;
+  readonly objective?: number | null;
+  readonly residuals?: (number | null)[];
+  readonly gradNorm: number | null;
+  readonly runningMeanGradSq?: number | null;
+  readonly trainLoss?: number | null;
+  readonly trainAccuracy?: number | null;
+  readonly testLoss?: number | null;
+  readonly testAccuracy?: number | null;
+}
+
+/**
+ * Parses metrics.jsonl. A last line cut off by a crash is ignored; any other unparsable line is an error.
+ */
+export function parseMetrics(text: string, path: string): MetricsRecord[] {
+  const lines = text.split('\n');
+  const out: MetricsRecord[] = [];
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k].trim();
+    if (line === '') continue;
+    try {
+      const record = JSON.parse(line) as MetricsRecord;
+      if (typeof record.iteration !== 'number') throw new Error('no iteration');
+      out.push(record);
+    } catch (err) {
+      if (k >= lines.length - 2 && !text.endsWith('\n')) break; // an unfinished last line
+      throw new DataError(path, `line ${k + 1} is not a metrics record (${(err as Error).message})`);
+    }
+  }
+  return out;
+}
+
+export async function readMetrics(path: string): Promise<MetricsRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DataError(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? err})`);
+  }
+  return parseMetrics(text, path);
+}
+
+const num = (v: number | null | undefined) => (v === null || v === undefined ? NaN : v);
+
+/** The chart specifications for a run's metrics (accuracy only when the targets are classes). */
+export function runCharts(records: readonly MetricsRecord[], width: number, height: number): { name: string; spec: ChartSpec }[] {
+  const k = records.map((r) => r.iteration);
+  const series = (label: string, values: number[], color: string, extra: Partial<Series> = {}): Series => ({
+    label,
+    points: values.map((v, i) => [k[i], v] as const),
+    color,
+    ...extra,
+  });
+  const size = { width, height };
+  const charts: { name: string; spec: ChartSpec }[] = [];
+  const lagrangian = records.map((r) => num(r.augmentedLagrangian));
+  const objective = records.map((r) => num(r.objective));
+  const positive = [...lagrangian, ...objective].filter(Number.isFinite).every((v) => v > 0);
+  charts.push({
+    name: 'lagrangian',
+    spec: {
+      ...size,
+      title: 'Augmented Lagrangian 𝓛(Q^k) and objective (5)',
+      xLabel: 'iteration k',
+      yLabel: positive ? 'value (log scale)' : 'value',
+      yLog: positive,
+      series: [series('𝓛(Q^k)', lagrangian, PALETTE[0]), series('objective', objective, PALETTE[2], { dash: [8, 5] })],
+    },
+  });
+  const grad = records.map((r) => num(r.gradNorm));
+  const rms = records.map((r) => Math.sqrt(num(r.runningMeanGradSq)));
+  const gradSeries: Series[] = [series('‖∇𝓛(Q^k)‖', grad, PALETTE[0]), series('√((1/K)Σ‖∇𝓛‖²)', rms, PALETTE[1])];
+  const anchor = records.findIndex((r, i) => r.iteration >= 1 && Number.isFinite(rms[i]) && rms[i] > 0);
+  if (anchor >= 0) {
+    const k0 = k[anchor];
+    const r0 = rms[anchor];
+    const last = k[k.length - 1];
+    gradSeries.push({ label: 'O(1/√K)', points: [[k0, r0], [last, r0 * Math.sqrt(k0 / last)]], color: '#9ca3af', dash: [6, 6], width: 1.5 });
+  }
+  charts.push({ name: 'gradient', spec: { ...size, title: 'Gradient norm ‖∇𝓛(Q^k)‖ (log-log)', xLabel: 'iteration k', yLabel: 'norm', xLog: true, yLog: true, series: gradSeries } });
+  const layers = Math.max(0, ...records.map((r) => r.residuals?.length ?? 0));
+  charts.push({
+    name: 'residuals',
+    spec: {
+      ...size,
+      title: 'Constraint residuals ‖σ(W_i V_{i−1}) − V_i‖',
+      xLabel: 'iteration k',
+      yLabel: 'residual (log scale)',
+      yLog: true,
+      series: Array.from({ length: layers }, (_, i) => series(`layer ${i + 1}`, records.map((r) => num(r.residuals?.[i])), PALETTE[i % PALETTE.length])),
+    },
+  });
+  const testLoss = records.map((r) => num(r.testLoss));
+  const lossSeries = [series('train loss', records.map((r) => num(r.trainLoss)), PALETTE[0])];
+  if (testLoss.some(Number.isFinite)) lossSeries.push(series('test loss', testLoss, PALETTE[1]));
+  charts.push({ name: 'loss', spec: { ...size, title: 'Network loss ½n⁻¹‖Φ(X; W) − Y‖²', xLabel: 'iteration k', yLabel: 'loss (log scale)', yLog: true, series: lossSeries } });
+  const trainAcc = records.map((r) => 100 * num(r.trainAccuracy));
+  if (trainAcc.some(Number.isFinite)) {
+    const accSeries = [series('train accuracy', trainAcc, PALETTE[0])];
+    const testAcc = records.map((r) => 100 * num(r.testAccuracy));
+    if (testAcc.some(Number.isFinite)) accSeries.push(series('test accuracy', testAcc, PALETTE[1]));
+    const all = [...trainAcc, ...testAcc].filter(Number.isFinite);
+    const lo = Math.max(0, Math.floor(Math.min(...all) / 10) * 10);
+    charts.push({ name: 'accuracy', spec: { ...size, title: 'Classification accuracy', xLabel: 'iteration k', yLabel: 'accuracy (%)', yRange: [lo, 100], series: accSeries } });
+  }
+  return charts;
+}
+
+export interface PlotOptions {
+  readonly width?: number;
+  readonly height?: number;
+  readonly formats?: readonly ('svg' | 'png')[];
+}
+
+/** Writes each chart as SVG and PNG into `dir`; returns the files written. */
+export async function writePlots(records: readonly MetricsRecord[], dir: string, options: PlotOptions = {}): Promise<string[]> {
+  const width = options.width ?? 960;
+  const height = options.height ?? 600;
+  const formats = options.formats ?? ['svg', 'png'];
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  for (const { name, spec } of runCharts(records, width, height)) {
+    const scene = chartScene(spec);
+    if (formats.includes('svg')) {
+      const path = join(dir, `${name}.svg`);
+      await writeFileAtomic(path, renderSvg(scene, spec.title));
+      written.push(path);
+    }
+    if (formats.includes('png')) {
+      const path = join(dir, `${name}.png`);
+      await writeFileAtomic(path, encodePng(width, height, rasterize(scene)));
+      written.push(path);
+    }
+  }
+  return written;
+}

@@ -1,0 +1,329 @@
+/**
+ * The options of `nladmm train`: their specs (shared by the command line, JSON configs and the help), the
+ * presets, and the resolution defaults < preset < --config file < command-line flags.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { type OptionSpec, type OptionValue, type ParsedOptions, camelToKebab, coerce, suggest } from './args.ts';
+import { UsageError } from './errors.ts';
+
+const DATA = 'Data';
+const MODEL = 'Model and Algorithm 1';
+const STOP = 'Stopping';
+const RUN = 'Run';
+
+/** Options that choose and shape the data set (shared with eval/predict). */
+export const DATA_OPTIONS: readonly OptionSpec[] = [
+  { name: 'dataset', type: 'string', group: DATA, placeholder: 'NAME|FILE', inputPath: true, description: 'fashion-mnist, mnist, square, product, teacher, or a .csv / .npy / IDX file' },
+  { name: 'data-dir', type: 'string', group: DATA, placeholder: 'DIR', inputPath: true, description: 'folder of the IDX files of fashion-mnist / mnist', defaultText: '/usr/share/datasets/<name>' },
+  { name: 'labels', type: 'string', group: DATA, placeholder: 'FILE', inputPath: true, description: 'labels or targets (.npy / IDX) for a .npy / IDX --dataset' },
+  { name: 'test-dataset', type: 'string', group: DATA, placeholder: 'FILE', inputPath: true, description: 'a held-out test file in the same format' },
+  { name: 'test-labels', type: 'string', group: DATA, placeholder: 'FILE', inputPath: true, description: 'labels of --test-dataset' },
+  { name: 'label-column', type: 'string', group: DATA, placeholder: 'COL', description: 'CSV: label column, a 0-based index (negative counts from the end) or a header name', defaultText: 'last column' },
+  { name: 'csv-header', type: 'string', group: DATA, placeholder: 'MODE', choices: ['auto', 'yes', 'no'], description: 'CSV: whether the first line is a header', defaultText: 'auto' },
+  { name: 'delimiter', type: 'string', group: DATA, placeholder: 'CHAR', description: 'CSV: cell delimiter', defaultText: ',' },
+  { name: 'targets', type: 'string', group: DATA, placeholder: 'KIND', choices: ['auto', 'onehot', 'raw'], description: 'one-hot class targets or raw regression targets (auto: one-hot when the labels are integers and d_N > 1)', defaultText: 'auto' },
+  { name: 'scale', type: 'string', group: DATA, placeholder: 'KIND', choices: ['auto', 'none', 'unit', 'standard'], description: 'input scaling: unit = [0,1] (÷255 for bytes, else min-max), standard = zero mean, unit variance (statistics of the training set)', defaultText: 'auto: unit for images, none otherwise' },
+  { name: 'test-split', type: 'number', group: DATA, placeholder: 'FRACTION', description: 'hold out this fraction of a file data set as the test set (shuffled with --data-seed)', defaultText: '0' },
+  { name: 'n-train', type: 'integer', group: DATA, placeholder: 'N', description: 'use the first N training samples (synthetic: draw N)' },
+  { name: 'n-test', type: 'integer', group: DATA, placeholder: 'N', description: 'use the first N test samples (synthetic: draw N; 0: no test set)' },
+  { name: 'data-seed', type: 'integer', group: DATA, placeholder: 'N', description: 'seed of synthetic data and of --test-split', defaultText: '2024' },
+  { name: 'teacher-layers', type: 'integers', group: DATA, placeholder: 'D0,…,DN', description: 'teacher: widths of the random teacher network', defaultText: '--layers' },
+];
+
+export const TRAIN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'preset', type: 'string', group: RUN, placeholder: 'NAME', choices: ['fashion-mnist', 'paper-square', 'paper-product'], description: 'start from a preset (flags override it)', defaultText: 'fashion-mnist when no --dataset is given' },
+  { name: 'config', type: 'string', group: RUN, placeholder: 'FILE.json', cliOnly: true, description: 'read options from a JSON file (keys are option names; flags override it)' },
+  { name: 'resume', type: 'string', group: RUN, placeholder: 'RUN_DIR', cliOnly: true, description: 'continue the run in RUN_DIR from its checkpoint (only stopping and output options may change)' },
+  { name: 'out', type: 'string', group: RUN, placeholder: 'DIR', description: 'run directory (must not exist or be empty)', defaultText: 'runs/<timestamp>-<name>' },
+  { name: 'backend', type: 'string', group: RUN, placeholder: 'NAME', choices: ['auto', 'cpu', 'webgpu'], description: 'compute backend', defaultText: 'auto' },
+  { name: 'precision', type: 'string', group: RUN, placeholder: 'P', choices: ['f64', 'f32'], description: 'storage precision of the backend', defaultText: 'f64' },
+  { name: 'metrics-every', type: 'integer', group: RUN, placeholder: 'M', description: 'evaluate and log the metrics every M iterations (and at the first and last)', defaultText: '1' },
+  { name: 'checkpoint-every', type: 'integer', group: RUN, placeholder: 'M', description: 'write checkpoint.safetensors every M iterations (and on exit)', defaultText: '10' },
+  { name: 'plots', type: 'boolean', group: RUN, description: 'write the plots at the end (--no-plots to skip)', defaultText: 'true' },
+  { name: 'quiet', type: 'boolean', group: RUN, cliOnly: true, description: 'no progress output' },
+  { name: 'debug', type: 'boolean', group: RUN, cliOnly: true, description: 'print stack traces of errors' },
+  ...DATA_OPTIONS,
+  { name: 'layers', type: 'integers', group: MODEL, placeholder: 'D0,…,DN', description: 'widths d_0 (inputs) … d_N (outputs), at least one hidden layer' },
+  { name: 'activation', type: 'string', group: MODEL, placeholder: 'NAME|FILE', description: 'hidden activation: sigmoid, tanh, atan, or a plugin .mjs file', defaultText: 'sigmoid' },
+  { name: 'beta', type: 'numbers', group: MODEL, placeholder: 'B|B1,…,BN', description: 'penalty β, one value or one per layer', defaultText: '1' },
+  { name: 'lambda', type: 'number', group: MODEL, placeholder: 'L', description: 'weight decay λ > 0 of (5)', defaultText: '1e-4' },
+  { name: 'bias', type: 'boolean', group: MODEL, description: 'biases in every layer (--no-bias to drop them)', defaultText: 'true' },
+  { name: 'step-rule', type: 'string', group: MODEL, placeholder: 'RULE', choices: ['paper', 'authors'], description: "proximal step rule: the paper's (22) or the authors' code's", defaultText: 'paper' },
+  { name: 'init', type: 'string', group: MODEL, placeholder: 'SCHEME', choices: ['msra', 'xavier', 'lecun'], description: 'weight initialisation', defaultText: 'msra' },
+  { name: 'init-scale', type: 'number', group: MODEL, placeholder: 'S', description: 'multiplies the initial weights', defaultText: '1' },
+  { name: 'init-mode', type: 'string', group: MODEL, placeholder: 'MODE', choices: ['fan_in', 'fan_out'], description: 'fan used by msra', defaultText: 'fan_in' },
+  { name: 'seed', type: 'integer', group: MODEL, placeholder: 'N', description: 'seed of the initial weights', defaultText: '1' },
+  { name: 'init-weights', type: 'string', group: MODEL, placeholder: 'FILE', inputPath: true, description: 'initial weights from a .safetensors file (W1…WN, optional b1…bN)' },
+  { name: 'iterations', type: 'integer', group: STOP, placeholder: 'K', description: 'stop after K iterations in total', defaultText: '100' },
+  { name: 'grad-tol', type: 'number', group: STOP, placeholder: 'EPS', description: 'stop once ‖∇𝓛(Q^k)‖ ≤ EPS (checked when metrics are evaluated)' },
+  { name: 'time-limit', type: 'number', group: STOP, placeholder: 'SECONDS', description: 'stop after this much training time' },
+];
+
+/** Options that may change when a run is resumed (they do not change the iterates). */
+export const RESUMABLE = new Set(['iterations', 'grad-tol', 'time-limit', 'metrics-every', 'checkpoint-every', 'plots', 'quiet', 'debug', 'resume']);
+
+/** The options every run records in its config.json (everything that influences the run). */
+export interface TrainSettings {
+  readonly preset?: string;
+  readonly dataset: string;
+  readonly dataDir?: string;
+  readonly labels?: string;
+  readonly testDataset?: string;
+  readonly testLabels?: string;
+  readonly labelColumn?: string;
+  readonly csvHeader: 'auto' | 'yes' | 'no';
+  readonly delimiter: string;
+  readonly targets: 'auto' | 'onehot' | 'raw';
+  readonly scale: 'auto' | 'none' | 'unit' | 'standard';
+  readonly testSplit: number;
+  readonly nTrain?: number;
+  readonly nTest?: number;
+  readonly dataSeed: number;
+  readonly teacherLayers?: number[];
+  readonly layers?: number[];
+  readonly activation: string;
+  readonly beta: number | number[];
+  readonly lambda: number;
+  readonly bias: boolean;
+  readonly stepRule: 'paper' | 'authors';
+  readonly init: 'msra' | 'xavier' | 'lecun';
+  readonly initScale: number;
+  readonly initMode: 'fan_in' | 'fan_out';
+  readonly seed: number;
+  readonly initWeights?: string;
+  readonly iterations: number;
+  readonly gradTol?: number;
+  readonly timeLimit?: number;
+  readonly backend: 'auto' | 'cpu' | 'webgpu';
+  readonly precision: 'f64' | 'f32';
+  readonly metricsEvery: number;
+  readonly checkpointEvery: number;
+  readonly plots: boolean;
+  readonly out?: string;
+}
+
+export const DEFAULTS: ParsedOptions = {
+  'csv-header': 'auto',
+  delimiter: ',',
+  targets: 'auto',
+  scale: 'auto',
+  'test-split': 0,
+  'data-seed': 2024,
+  activation: 'sigmoid',
+  beta: [1],
+  lambda: 1e-4,
+  bias: true,
+  'step-rule': 'paper',
+  init: 'msra',
+  'init-scale': 1,
+  'init-mode': 'fan_in',
+  seed: 1,
+  iterations: 100,
+  backend: 'auto',
+  precision: 'f64',
+  'metrics-every': 1,
+  'checkpoint-every': 10,
+  plots: true,
+};
+
+/**
+ * The presets. fashion-mnist was chosen by measuring (see the README's results table and
+ * scripts/tune-fashion-mnist.ts) to finish in about five minutes on a 2-core machine with the CPU backend.
+ */
+export const PRESETS: Readonly<Record<string, ParsedOptions>> = {
+  'fashion-mnist': {
+    dataset: 'fashion-mnist',
+    'n-train': 10000,
+    'n-test': 10000,
+    scale: 'unit',
+    targets: 'onehot',
+    layers: [784, 128, 128, 10],
+    activation: 'sigmoid',
+    beta: [1],
+    lambda: 1,
+    'step-rule': 'paper',
+    init: 'msra',
+    seed: 1,
+    iterations: 100,
+    'metrics-every': 10,
+    'checkpoint-every': 25,
+  },
+  'paper-square': {
+    dataset: 'square',
+    'n-train': 1000,
+    'n-test': 1000,
+    layers: [1, 100, 100, 1],
+    activation: 'sigmoid',
+    beta: [1],
+    lambda: 1e-6,
+    init: 'msra',
+    'init-scale': 8,
+    'init-mode': 'fan_out',
+    seed: 1,
+    'step-rule': 'authors',
+    iterations: 50,
+    'checkpoint-every': 10,
+  },
+  'paper-product': {
+    dataset: 'product',
+    'n-train': 1000,
+    'n-test': 1000,
+    layers: [2, 300, 300, 1],
+    activation: 'sigmoid',
+    beta: [1],
+    lambda: 1e-6,
+    init: 'msra',
+    'init-scale': 8,
+    'init-mode': 'fan_out',
+    seed: 1,
+    'step-rule': 'authors',
+    iterations: 30,
+    'checkpoint-every': 10,
+  },
+};
+
+const SPEC_BY_NAME = new Map(TRAIN_OPTIONS.map((s) => [s.name, s]));
+
+/** Whether a --dataset value names a file rather than a built-in data set. */
+export function isFileDataset(dataset: string): boolean {
+  return /[\\/]/.test(dataset) || /\.(csv|tsv|txt|npy|gz|idx\d?|[a-z0-9-]*ubyte)$/i.test(dataset);
+}
+
+/**
+ * Reads a JSON config: a flat object of options (kebab-case or camelCase keys), or a run's config.json with
+ * the options under "options". Input paths are resolved against the file's folder.
+ */
+export async function readConfigFile(path: string): Promise<ParsedOptions> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`--config ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? err})`}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--config ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--config ${path}: expected a JSON object of options`);
+  const source = 'options' in json && typeof (json as { options: unknown }).options === 'object' ? (json as { options: Record<string, unknown> }).options : (json as Record<string, unknown>);
+  return optionsFromJson(source, path);
+}
+
+export function optionsFromJson(source: Record<string, unknown>, path: string): ParsedOptions {
+  const out: ParsedOptions = {};
+  const base = dirname(resolve(path));
+  for (const [key, raw] of Object.entries(source)) {
+    if (key.startsWith('$') || key.startsWith('_')) continue; // comments
+    const name = camelToKebab(key);
+    const spec = SPEC_BY_NAME.get(name);
+    if (!spec || spec.cliOnly) {
+      const near = suggest(name, TRAIN_OPTIONS.filter((s) => !s.cliOnly).map((s) => s.name));
+      throw new UsageError(`--config ${path}: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}`);
+    }
+    if (raw === null) continue;
+    let value = coerce(spec, raw, `--config ${path}: "${key}"`);
+    if (spec.inputPath && typeof value === 'string' && !(name === 'dataset' && !isFileDataset(value)) && !isAbsolute(value)) {
+      value = resolve(base, value);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Merges the layers of options: defaults < preset < config file < flags. */
+export function mergeOptions(config: ParsedOptions, flags: ParsedOptions): ParsedOptions {
+  const chosen = (flags.preset ?? config.preset) as string | undefined;
+  const explicitData = flags.dataset ?? config.dataset;
+  const presetName = chosen ?? (explicitData === undefined ? 'fashion-mnist' : undefined);
+  const preset = presetName ? PRESETS[presetName] : {};
+  const merged: ParsedOptions = { ...DEFAULTS, ...preset, ...config, ...flags };
+  if (presetName) merged.preset = presetName;
+  // Positional arguments and CLI-only switches are not settings.
+  for (const key of ['config', 'resume', 'quiet', 'debug', 'help']) delete merged[key];
+  return merged;
+}
+
+function optional<T extends OptionValue>(o: ParsedOptions, key: string): T | undefined {
+  return o[key] as T | undefined;
+}
+
+/** The typed settings of merged options, with the checks that need no data. */
+export function toSettings(o: ParsedOptions): TrainSettings {
+  const beta = o.beta as number[];
+  const settings: TrainSettings = {
+    preset: optional<string>(o, 'preset'),
+    dataset: o.dataset as string,
+    dataDir: optional<string>(o, 'data-dir'),
+    labels: optional<string>(o, 'labels'),
+    testDataset: optional<string>(o, 'test-dataset'),
+    testLabels: optional<string>(o, 'test-labels'),
+    labelColumn: optional<string>(o, 'label-column'),
+    csvHeader: o['csv-header'] as TrainSettings['csvHeader'],
+    delimiter: o.delimiter as string,
+    targets: o.targets as TrainSettings['targets'],
+    scale: o.scale as TrainSettings['scale'],
+    testSplit: o['test-split'] as number,
+    nTrain: optional<number>(o, 'n-train'),
+    nTest: optional<number>(o, 'n-test'),
+    dataSeed: o['data-seed'] as number,
+    teacherLayers: optional<number[]>(o, 'teacher-layers'),
+    layers: optional<number[]>(o, 'layers'),
+    activation: o.activation as string,
+    beta: beta.length === 1 ? beta[0] : beta,
+    lambda: o.lambda as number,
+    bias: o.bias as boolean,
+    stepRule: o['step-rule'] as TrainSettings['stepRule'],
+    init: o.init as TrainSettings['init'],
+    initScale: o['init-scale'] as number,
+    initMode: o['init-mode'] as TrainSettings['initMode'],
+    seed: o.seed as number,
+    initWeights: optional<string>(o, 'init-weights'),
+    iterations: o.iterations as number,
+    gradTol: optional<number>(o, 'grad-tol'),
+    timeLimit: optional<number>(o, 'time-limit'),
+    backend: o.backend as TrainSettings['backend'],
+    precision: o.precision as TrainSettings['precision'],
+    metricsEvery: o['metrics-every'] as number,
+    checkpointEvery: o['checkpoint-every'] as number,
+    plots: o.plots as boolean,
+    out: optional<string>(o, 'out'),
+  };
+  if (settings.dataset === undefined) throw new UsageError('no data set: give --dataset NAME|FILE or --preset NAME');
+  const positiveInt = (name: string, v: number | undefined, min = 1) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
+  };
+  positiveInt('iterations', settings.iterations, 0);
+  positiveInt('metrics-every', settings.metricsEvery);
+  positiveInt('checkpoint-every', settings.checkpointEvery);
+  positiveInt('n-train', settings.nTrain);
+  positiveInt('n-test', settings.nTest, 0);
+  if (!(settings.testSplit >= 0 && settings.testSplit < 1)) throw new UsageError(`--test-split must be in [0, 1), got ${settings.testSplit}`);
+  if (!(settings.lambda > 0)) throw new UsageError(`--lambda must be > 0, got ${settings.lambda}`);
+  for (const b of beta) if (!(b > 0)) throw new UsageError(`--beta values must be > 0, got ${b}`);
+  if (!(settings.initScale > 0)) throw new UsageError(`--init-scale must be > 0, got ${settings.initScale}`);
+  if (settings.gradTol !== undefined && !(settings.gradTol >= 0)) throw new UsageError(`--grad-tol must be ≥ 0, got ${settings.gradTol}`);
+  if (settings.timeLimit !== undefined && !(settings.timeLimit > 0)) throw new UsageError(`--time-limit must be > 0 seconds, got ${settings.timeLimit}`);
+  if (settings.layers) {
+    if (settings.layers.length < 3) throw new UsageError(`--layers needs d_0, at least one hidden width and d_N (e.g. 784,128,10), got ${settings.layers.join(',')}`);
+    for (const d of settings.layers) if (!(Number.isInteger(d) && d >= 1)) throw new UsageError(`--layers widths must be positive integers, got ${settings.layers.join(',')}`);
+    if (Array.isArray(settings.beta) && settings.beta.length !== settings.layers.length - 1) {
+      throw new UsageError(`--beta lists ${settings.beta.length} values but the network has N = ${settings.layers.length - 1} layers (give one value, or one per layer)`);
+    }
+  }
+  if (settings.delimiter.length === 0) throw new UsageError('--delimiter must not be empty');
+  return settings;
+}
+
+/** The settings as the options object stored in config.json (kebab-case keys, like the flags). */
+export function settingsToOptions(s: TrainSettings): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const [key, value] of Object.entries(s)) {
+    if (value === undefined || key === 'out') continue;
+    out[camelToKebab(key)] = key === 'beta' && typeof value === 'number' ? [value] : value;
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+// Checkpoints under process death: SIGKILL mid-run leaves a valid checkpoint from which --resume continues so
+// that the iterates equal an uninterrupted run's bit for bit (CPU); SIGTERM finishes the iteration,
+// checkpoints and exits 143.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSafetensors } from '@nladmm/cli';
+import { cli, spawnCli, tempDir } from './helpers.ts';
+
+const TASK = ['--dataset', 'teacher', '--layers', '10,60,60,3', '--n-train', '4000', '--n-test', '0', '--metrics-every', '1', '--checkpoint-every', '1', '--no-plots', '--quiet'];
+
+/** The iteration k of the checkpoint in a run directory (undefined while there is none). */
+async function checkpointIteration(runDir: string): Promise<number | undefined> {
+  const path = join(runDir, 'checkpoint.safetensors');
+  if (!existsSync(path)) return undefined;
+  return Number(parseSafetensors(await readFile(path), path).metadata.k);
+}
+
+/** Starts a training process and returns once its checkpoint has reached iteration `atLeast`. */
+async function startAndWait(argv: string[], cwd: string, runDir: string, atLeast: number) {
+  const child = spawnCli(argv, cwd);
+  let stderr = '';
+  let stdout = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const k = await checkpointIteration(runDir);
+    if (k !== undefined && k >= atLeast) return { child, closed, k, output: () => ({ stdout, stderr }) };
+    if (child.exitCode !== null) throw new Error(`training exited early (${child.exitCode}): ${stderr}`);
+    if (Date.now() > deadline) throw new Error('no checkpoint in time');
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+function tensors(bytes: Uint8Array, path: string) {
+  const file = parseSafetensors(bytes, path);
+  return new Map(file.tensors.map((t) => [t.name, t]));
+}
+
+describe('checkpoints and --resume', () => {
+  it('continues after SIGKILL so that the iterates equal a straight run bit for bit', async () => {
+    const dir = await tempDir();
+    const runDir = join(dir, 'killed');
+    const { child, closed, k } = await startAndWait(['train', ...TASK, '--iterations', '10', '--out', runDir], dir, runDir, 3);
+    child.kill('SIGKILL');
+    expect((await closed).signal).toBe('SIGKILL');
+    expect(k).toBeLessThan(10);
+    expect(existsSync(join(runDir, 'model.safetensors'))).toBe(false); // killed mid-run
+    const kept = await checkpointIteration(runDir); // the last checkpoint is intact
+    expect(kept).toBeGreaterThanOrEqual(3);
+    expect(kept).toBeLessThan(10);
+
+    const resumed = await cli(['train', '--resume', 'killed', '--iterations', '20', '--quiet'], dir);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    const straight = await cli(['train', ...TASK, '--iterations', '20', '--out', 'straight'], dir);
+    expect(straight.code).toBe(0);
+
+    const a = tensors(await readFile(join(runDir, 'checkpoint.safetensors')), 'resumed');
+    const b = tensors(await readFile(join(dir, 'straight', 'checkpoint.safetensors')), 'straight');
+    expect([...a.keys()]).toEqual(['W1', 'b1', 'W2', 'b2', 'W3', 'b3', 'V1', 'V2', 'V3', 'L1', 'L2', 'L3']);
+    for (const [name, t] of b) {
+      expect(a.get(name)!.shape).toEqual(t.shape);
+      expect(Buffer.from(a.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), `tensor ${name}`).toBe(true);
+    }
+    const iterations = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
+    expect(iterations).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const meta = parseSafetensors(await readFile(join(runDir, 'checkpoint.safetensors')), 'x').metadata;
+    expect(meta.k).toBe('20');
+    expect(Number(meta.gradSqCount)).toBe(20);
+  });
+
+  it('on SIGTERM finishes the iteration, checkpoints and exits 143', async () => {
+    const dir = await tempDir();
+    const runDir = join(dir, 'run');
+    const { child, closed, output } = await startAndWait(['train', ...TASK, '--iterations', '1000', '--out', runDir], dir, runDir, 2);
+    child.kill('SIGTERM');
+    const { code } = await closed;
+    expect(code).toBe(143);
+    const k = await checkpointIteration(runDir);
+    expect(k).toBeGreaterThanOrEqual(2);
+    expect(k).toBeLessThan(1000);
+    const model = parseSafetensors(await readFile(join(runDir, 'model.safetensors')), 'model');
+    expect(model.metadata.k).toBe(String(k));
+    const { stdout, stderr } = output();
+    expect(stdout).toMatch(new RegExp(`^stopped by SIGTERM at iteration ${k}:`));
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const logged = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
+    expect(logged.at(-1)).toBe(k);
+  });
+
+  it('refuses to change the problem when resuming', async () => {
+    const dir = await tempDir();
+    const first = await cli(['train', ...TASK, '--iterations', '2', '--out', 'run'], dir);
+    expect(first.code).toBe(0);
+    const bad = await cli(['train', '--resume', 'run', '--lambda', '0.5'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^nladmm train: --lambda cannot change when resuming/);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
