@@ -7,6 +7,7 @@ import {
   type Backend,
   DivergenceError,
   InvalidProblemError,
+  NotPositiveDefiniteError,
   Trainer,
   type TrainingProgress,
   authorsStepRule,
@@ -127,6 +128,28 @@ describe('training loop', () => {
     expect(error).toBeInstanceOf(DivergenceError);
     expect((error as DivergenceError).iteration).toBe(1);
     expect((error as Error).message).toMatch(/^diverged at iteration 1: block (W|V|Λ)[12] holds NaN or Infinity$/);
+    trainer.dispose();
+  });
+
+  it('reports a system that lost positive definiteness in rounding as such, naming the iteration', async () => {
+    const cpu = new CpuBackend();
+    let factorisations = 0;
+    const failing = new Proxy(cpu, {
+      get(target, prop, receiver) {
+        if (prop === 'cholesky') {
+          return (m: Parameters<Backend['cholesky']>[0]) => {
+            if (++factorisations > 4) throw new NotPositiveDefiniteError(2, -1e-4, m.rows);
+            target.cholesky(m);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const trainer = await Trainer.create(failing, data, config);
+    const error = await trainer.run({ maxIterations: 5 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(NotPositiveDefiniteError);
+    expect((error as Error).message).toMatch(/pivot 2 is -0.0001\) in iteration 2; a larger λ or f64 precision/);
     trainer.dispose();
   });
 

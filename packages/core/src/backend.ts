@@ -129,8 +129,9 @@ export class NotPositiveDefiniteError extends Error {
     readonly pivotIndex: number,
     readonly pivot: number,
     readonly size: number,
+    context?: string,
   ) {
-    super(`Cholesky: matrix of order ${size} is not positive definite (pivot ${pivotIndex} is ${pivot})`);
+    super(`Cholesky: matrix of order ${size} is not positive definite (pivot ${pivotIndex} is ${pivot})${context ? ` ${context}` : ''}`);
     this.name = 'NotPositiveDefiniteError';
   }
 }

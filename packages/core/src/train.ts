@@ -1,5 +1,5 @@
 import { AdmmSolver, type HostIterate } from './admm.ts';
-import type { Backend } from './backend.ts';
+import { type Backend, NotPositiveDefiniteError } from './backend.ts';
 import { type IterationMetrics, MetricsEvaluator } from './metrics.ts';
 import { type AdmmConfig, type TrainingData, resolveProblem } from './problem.ts';
 
@@ -209,8 +209,11 @@ export class Trainer {
         await this.solver.step({ trackIncrements: evaluate });
         await this.solver.device.sync();
       } catch (err) {
-        // A non-finite iterate makes a system matrix non-finite, so the Cholesky of the step fails: report the
-        // divergence itself rather than its symptom.
+        // A negative pivot is a system matrix that lost positive definiteness in rounding (f32 with a tiny λ, say):
+        // report it as such. A NaN pivot comes from a non-finite iterate: report the divergence, not its symptom.
+        if (err instanceof NotPositiveDefiniteError && !Number.isNaN(err.pivot)) {
+          throw new NotPositiveDefiniteError(err.pivotIndex, err.pivot, err.size, `in iteration ${k}; a larger λ or f64 precision keeps the systems of (8), (18), (19) positive definite`);
+        }
         await this.assertFinite(k);
         throw err;
       }
