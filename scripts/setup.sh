@@ -45,3 +45,21 @@ if [ ! -x "$NLADMM_CHROMIUM" ]; then
   fi
 fi
 # ---- end of browser tests and web demo --------------------------------------------------------------------------
+
+# ---- WebGPU backend (packages/webgpu-backend, test/webgpu-*.test.ts, scripts/bench-webgpu.ts) --------------------
+# Dawn (the `webgpu` package) runs the tests on SwiftShader's Vulkan driver, which Debian's chromium package ships
+# (/usr/lib/chromium/vk_swiftshader_icd.json), through the Vulkan loader libvulkan1. Installed as root (CI, fresh
+# Debian 12) when either is missing; elsewhere a hint is printed. Then the WGSL sources of shaders/ are embedded
+# into packages/webgpu-backend/src/shaders.generated.ts (git-ignored; rewritten only when a shader changed).
+if [ ! -f /usr/lib/chromium/vk_swiftshader_icd.json ] || ! { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || ls /usr/lib/*/libvulkan.so.1 >/dev/null 2>&1; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (SwiftShader) and libvulkan1 for the WebGPU tests" >&2
+    if ! { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium libvulkan1 >&2; }; then
+      echo "setup: could not install chromium and libvulkan1; the WebGPU tests will find no adapter" >&2
+    fi
+  else
+    echo "setup: SwiftShader's Vulkan driver or libvulkan1 is missing: install them with 'sudo apt-get install chromium libvulkan1'" >&2
+  fi
+fi
+node scripts/embed-shaders.mjs
+# ---- end of WebGPU backend ----------------------------------------------------------------------------------------

@@ -1,0 +1,7 @@
+/**
+ * @nladmm/webgpu-backend: the f32 WebGPU backend. Browser-safe: nothing here imports Node modules; in Node,
+ * get a device from './node.ts' (createNodeDevice), in a browser from navigator.gpu.
+ */
+export { WebGpuBackend, type AdapterDescription, type WebGpuBackendOptions } from './webgpuBackend.ts';
+export { ShaderCompileError, type RuntimeStats } from './runtime.ts';
+export { TILE_CONFIGS, type GemmTuning, type TileConfig } from './gemm.ts';

@@ -1,0 +1,411 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The device side of the WebGPU backend: one command encoder that collects the work of many calls, a uniform
+ * ring for per-dispatch parameters, cached pipelines, bind group layouts and bind groups, a pool of storage
+ * buffers keyed by size, and readbacks.
+ *
+ * Ordering. Everything the backend does to buffers is encoded into the current command encoder, in call order,
+ * and submitted at a sync point (readback, sync) or when the uniform ring is full. The only operation outside the
+ * encoder is queue.writeBuffer (uploads and the ring itself), which runs on the queue timeline *before* any command
+ * still waiting in the encoder; so an upload first submits what is pending. Under that rule a buffer returned to
+ * the pool may be handed out again at once: later commands that touch it are encoded after the ones that used it.
+ */
+import { type BindingPlan, type Resource, type TrackedBuffer, type TemplateValue, loaders, planBindings, renderShader } from './shaders.ts';
+
+/** A uniform word: a u32 (plain number) or an f32 (wrapped). */
+export type Word = number | { readonly f: number };
+export const f32 = (f: number): { readonly f: number } => ({ f });
+
+export interface DispatchSpec {
+  /** Template name (shaders/<name>.wgsl). */
+  readonly shader: string;
+  /** Template values (constants, flags, snippets); the buffer placeholders come from `resources`. */
+  readonly values: Readonly<Record<string, TemplateValue>>;
+  readonly resources: readonly Resource[];
+  /** Operands that need loadX4/loadX1 functions (GEMM), by placeholder. */
+  readonly loaders?: readonly string[];
+  /** The uniform block, word by word. */
+  readonly params: readonly Word[];
+  readonly groups: readonly [number, number, number];
+  readonly entryPoint?: string;
+}
+
+/** Counters for tests and benchmarks. */
+export interface RuntimeStats {
+  pipelinesCreated: number;
+  bindGroupsCreated: number;
+  dispatches: number;
+  submits: number;
+  buffersCreated: number;
+}
+
+const STORAGE_USAGE = 0x0080 | 0x0004 | 0x0008; // STORAGE | COPY_SRC | COPY_DST
+const UNIFORM_USAGE = 0x0040 | 0x0008; // UNIFORM | COPY_DST
+const READBACK_USAGE = 0x0001 | 0x0008; // MAP_READ | COPY_DST
+const MAP_READ = 0x0001;
+const RING_SLOTS = 256;
+const BIND_GROUP_CACHE_LIMIT = 8192;
+
+/** Byte size a request of `bytes` is rounded to in the pool: 256-byte steps, then steps of 1/8 of a power of two. */
+function poolSize(bytes: number, maxBinding: number): number {
+  const small = Math.max(256, Math.ceil(bytes / 256) * 256);
+  if (small <= 1 << 20) return small;
+  const step = 2 ** (Math.floor(Math.log2(bytes)) - 3);
+  const rounded = Math.ceil(bytes / step) * step;
+  return rounded > maxBinding && small <= maxBinding ? small : rounded;
+}
+
+/**
+ * Pipelines and layouts depend only on the device and the shader, so backends on one device share them (a second
+ * backend on a device compiles nothing it has seen; shader compilation dominates setup on software adapters).
+ */
+interface DeviceCache {
+  readonly pipelines: Map<string, GPUComputePipeline>;
+  readonly layouts: Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>;
+  /** Long template values (an activation's WGSL) → short ids used in pipeline keys (shared with the pipelines). */
+  readonly interned: Map<string, string>;
+}
+const deviceCaches = new WeakMap<GPUDevice, DeviceCache>();
+
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly stats: RuntimeStats = { pipelinesCreated: 0, bindGroupsCreated: 0, dispatches: 0, submits: 0, buffersCreated: 0 };
+  readonly maxStorageBinding: number;
+  #encoder: GPUCommandEncoder | undefined;
+  #pass: GPUComputePassEncoder | undefined;
+  readonly #slotBytes: number;
+  readonly #ring: GPUBuffer;
+  readonly #ringWords: ArrayBuffer;
+  readonly #ringU32: Uint32Array;
+  readonly #ringF32: Float32Array;
+  #ringUsed = 0;
+  readonly #pipelines: Map<string, GPUComputePipeline>;
+  readonly #layouts: Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>;
+  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  readonly #interned: Map<string, string>;
+  readonly #pool = new Map<number, TrackedBuffer[]>();
+  readonly #all = new Set<TrackedBuffer>();
+  #nextId = 1;
+  #deviceError: string | undefined;
+  readonly #onError: (event: Event) => void;
+  #destroyed = false;
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+    let cache = deviceCaches.get(device);
+    if (!cache) deviceCaches.set(device, (cache = { pipelines: new Map(), layouts: new Map(), interned: new Map() }));
+    this.#pipelines = cache.pipelines;
+    this.#layouts = cache.layouts;
+    this.#interned = cache.interned;
+    this.maxStorageBinding = device.limits.maxStorageBufferBindingSize;
+    this.#slotBytes = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
+    this.#ring = device.createBuffer({ size: this.#slotBytes * RING_SLOTS, usage: UNIFORM_USAGE, label: 'nladmm uniform ring' });
+    this.#ringWords = new ArrayBuffer(this.#slotBytes * RING_SLOTS);
+    this.#ringU32 = new Uint32Array(this.#ringWords);
+    this.#ringF32 = new Float32Array(this.#ringWords);
+    this.#onError = (event: Event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      this.#deviceError ??= error?.message ?? String(error);
+    };
+    device.addEventListener('uncapturederror', this.#onError);
+    void device.lost?.then((info) => {
+      if (!this.#destroyed) this.#deviceError ??= `device lost: ${info.message || info.reason}`;
+    });
+  }
+
+  // ---- buffers ----
+
+  /** A storage buffer of at least `bytes` bytes; `fresh` when newly created (and so zero-filled by WebGPU). */
+  acquire(bytes: number, label?: string): { buffer: TrackedBuffer; fresh: boolean } {
+    const size = poolSize(bytes, this.maxStorageBinding);
+    const pooled = this.#pool.get(size)?.pop();
+    if (pooled) return { buffer: pooled, fresh: false };
+    const buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
+    const tracked: TrackedBuffer = { id: this.#nextId++, buffer, size };
+    this.#all.add(tracked);
+    this.stats.buffersCreated++;
+    return { buffer: tracked, fresh: true };
+  }
+
+  /** Returns a buffer to the pool (see the ordering note at the top). */
+  release(buffer: TrackedBuffer): void {
+    const list = this.#pool.get(buffer.size);
+    if (list) list.push(buffer);
+    else this.#pool.set(buffer.size, [buffer]);
+  }
+
+  /** Zero-fills bytes [offset, offset + size) of a buffer, in order with the encoded work. */
+  clear(buffer: TrackedBuffer, offset = 0, size = buffer.size): void {
+    if (size > 0) this.#commandEncoder().clearBuffer(buffer.buffer, offset, size);
+  }
+
+  copy(src: TrackedBuffer, srcOffset: number, dst: TrackedBuffer | GPUBuffer, dstOffset: number, size: number): void {
+    if (size > 0) this.#commandEncoder().copyBufferToBuffer(src.buffer, srcOffset, 'buffer' in dst ? dst.buffer : dst, dstOffset, size);
+  }
+
+  /** queue.writeBuffer after submitting pending work, so that the write lands after it. */
+  write(dst: TrackedBuffer, byteOffset: number, data: Float32Array | Uint32Array): void {
+    this.flush();
+    this.device.queue.writeBuffer(dst.buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  // ---- dispatch ----
+
+  /** The pipeline for a dispatch spec (created and cached on first use). */
+  pipelineFor(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'entryPoint' | 'resources'>, plan: BindingPlan): GPUComputePipeline {
+    const key = this.#pipelineKey(spec, plan);
+    let pipeline = this.#pipelines.get(key);
+    if (!pipeline) {
+      const code = this.shaderCode(spec, plan);
+      const module = this.device.createShaderModule({ code, label: spec.shader });
+      pipeline = this.device.createComputePipeline({
+        layout: this.#layout(plan.accesses).pipeline,
+        compute: { module, entryPoint: spec.entryPoint ?? 'main' },
+        label: spec.shader,
+      });
+      this.#pipelines.set(key, pipeline);
+      this.stats.pipelinesCreated++;
+    }
+    return pipeline;
+  }
+
+  /** Compiles a pipeline asynchronously and caches it; rejects with the compiler's messages. */
+  async compile(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'entryPoint' | 'resources'>): Promise<void> {
+    const plan = planBindings(spec.resources);
+    const key = this.#pipelineKey(spec, plan);
+    if (this.#pipelines.has(key)) return;
+    const code = this.shaderCode(spec, plan);
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code, label: spec.shader });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    let pipelineError: unknown;
+    let pipeline: GPUComputePipeline | undefined;
+    if (errors.length === 0) {
+      try {
+        pipeline = await this.device.createComputePipelineAsync({
+          layout: this.#layout(plan.accesses).pipeline,
+          compute: { module, entryPoint: spec.entryPoint ?? 'main' },
+          label: spec.shader,
+        });
+      } catch (err) {
+        pipelineError = err;
+      }
+    }
+    const scopeError = await this.device.popErrorScope();
+    if (errors.length > 0 || pipelineError !== undefined || scopeError) {
+      const lines = code.split('\n');
+      const quoted = errors.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}${lines[m.lineNum - 1] !== undefined ? ` in \`${lines[m.lineNum - 1].trim()}\`` : ''}`);
+      if (pipelineError !== undefined) quoted.push(pipelineError instanceof Error ? pipelineError.message : String(pipelineError));
+      if (scopeError && quoted.length === 0) quoted.push(scopeError.message);
+      throw new ShaderCompileError(quoted.join('; '));
+    }
+    this.#pipelines.set(key, pipeline!);
+    this.stats.pipelinesCreated++;
+  }
+
+  shaderCode(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders'>, plan: BindingPlan): string {
+    let declarations = plan.declarations;
+    for (const operand of spec.loaders ?? []) {
+      declarations += `\n${loaders(operand, plan.names[operand], plan.types[operand])}`;
+    }
+    const values: Record<string, TemplateValue> = { ...spec.values, BINDINGS: declarations };
+    for (const [placeholder, name] of Object.entries(plan.names)) {
+      if (!(spec.loaders ?? []).includes(placeholder)) values[placeholder] = name;
+    }
+    return renderShader(spec.shader, values);
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    const [x, y, z] = spec.groups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new RangeError(`webgpu backend: ${spec.shader} needs ${x}×${y}×${z} workgroups (limit ${max} per dimension)`);
+    const plan = planBindings(spec.resources);
+    const pipeline = this.pipelineFor(spec, plan);
+    if (this.#ringUsed === RING_SLOTS) this.flush();
+    const slot = this.#ringUsed++;
+    const base = (slot * this.#slotBytes) / 4;
+    spec.params.forEach((w, k) => {
+      if (typeof w === 'number') this.#ringU32[base + k] = w;
+      else this.#ringF32[base + k] = w.f;
+    });
+    const pass = this.#computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.#bindGroup(plan), [slot * this.#slotBytes]);
+    pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+  }
+
+  /** Submits everything encoded so far. */
+  flush(): void {
+    if (!this.#encoder) return;
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = undefined;
+    }
+    if (this.#ringUsed > 0) this.device.queue.writeBuffer(this.#ring, 0, this.#ringWords, 0, this.#ringUsed * this.#slotBytes);
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = undefined;
+    this.#ringUsed = 0;
+    this.stats.submits++;
+  }
+
+  /**
+   * Copies byte ranges of buffers to the host: encodes the copies after all pending work, submits, waits and
+   * returns one ArrayBuffer per range.
+   */
+  async read(ranges: readonly { buffer: TrackedBuffer; offset: number; size: number }[]): Promise<ArrayBuffer[]> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const r of ranges) {
+      offsets.push(total);
+      total += Math.ceil(r.size / 4) * 4;
+    }
+    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: READBACK_USAGE, label: 'nladmm readback' });
+    ranges.forEach((r, k) => this.copy(r.buffer, r.offset, staging, offsets[k], r.size));
+    this.#commandEncoder();
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_READ);
+      const mapped = staging.getMappedRange();
+      return ranges.map((r, k) => mapped.slice(offsets[k], offsets[k] + r.size));
+    } finally {
+      if (staging.mapState === 'mapped') staging.unmap();
+      staging.destroy();
+    }
+  }
+
+  /** Ends the current pass and records a GPU timestamp into `querySet[index]` when the work reaches it. */
+  timestamp(querySet: GPUQuerySet, index: number): void {
+    const pass = this.#commandEncoder().beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: index } });
+    pass.end();
+  }
+
+  /** Resolves `count` timestamps (nanoseconds) of a query set after all pending work. */
+  async readTimestamps(querySet: GPUQuerySet, count: number): Promise<bigint[]> {
+    const QUERY_RESOLVE = 0x0200;
+    const COPY_SRC = 0x0004;
+    const resolved = this.device.createBuffer({ size: count * 8, usage: QUERY_RESOLVE | COPY_SRC, label: 'nladmm timestamps' });
+    this.#commandEncoder().resolveQuerySet(querySet, 0, count, resolved, 0);
+    const tracked: TrackedBuffer = { id: -1, buffer: resolved, size: count * 8 };
+    try {
+      const [data] = await this.read([{ buffer: tracked, offset: 0, size: count * 8 }]);
+      return Array.from(new BigUint64Array(data));
+    } finally {
+      resolved.destroy();
+    }
+  }
+
+  /** Waits for all submitted work. */
+  async idle(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** An error WebGPU reported asynchronously (validation, out of memory, device loss), cleared once taken. */
+  takeDeviceError(): string | undefined {
+    const e = this.#deviceError;
+    this.#deviceError = undefined;
+    return e;
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.device.removeEventListener('uncapturederror', this.#onError);
+    try {
+      this.#pass?.end();
+    } catch {
+      // an unfinished pass is dropped with its encoder
+    }
+    this.#pass = undefined;
+    this.#encoder = undefined;
+    for (const b of this.#all) b.buffer.destroy();
+    this.#all.clear();
+    this.#pool.clear();
+    this.#bindGroups.clear();
+    this.#ring.destroy();
+  }
+
+  // ---- internals ----
+
+  #pipelineKey(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'entryPoint' | 'resources'>, plan: BindingPlan): string {
+    let key = `${spec.shader}#${spec.entryPoint ?? 'main'}#`;
+    for (const k in spec.values) {
+      const v = spec.values[k];
+      // Long values (an activation's WGSL) are interned to short ids so that keys stay cheap to hash.
+      key += `${k}=${typeof v === 'string' && v.length > 24 ? this.#intern(v) : v};`;
+    }
+    key += `#${plan.signature}#`;
+    for (const r of spec.resources) key += `${r.placeholder},`;
+    if (spec.loaders) key += `#${spec.loaders.join(',')}`;
+    return key;
+  }
+
+  #intern(text: string): string {
+    let id = this.#interned.get(text);
+    if (id === undefined) this.#interned.set(text, (id = `@${this.#interned.size}`));
+    return id;
+  }
+
+  #layout(accesses: readonly ('read' | 'read_write')[]): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
+    const key = accesses.join(',');
+    let layout = this.#layouts.get(key);
+    if (!layout) {
+      const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+        ...accesses.map((a, k) => ({ binding: k + 1, visibility: COMPUTE, buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout })),
+      ];
+      const group = this.device.createBindGroupLayout({ entries });
+      layout = { group, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group] }) };
+      this.#layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  #bindGroup(plan: BindingPlan): GPUBindGroup {
+    let key = plan.signature;
+    for (const b of plan.buffers) key += `${b.id},`;
+    let group = this.#bindGroups.get(key);
+    if (!group) {
+      if (this.#bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.#bindGroups.clear();
+      group = this.device.createBindGroup({
+        layout: this.#layout(plan.accesses).group,
+        entries: [
+          { binding: 0, resource: { buffer: this.#ring, offset: 0, size: this.#slotBytes } },
+          ...plan.buffers.map((b, k) => ({ binding: k + 1, resource: { buffer: b.buffer, offset: 0, size: Math.min(b.size, this.maxStorageBinding) } })),
+        ],
+      });
+      this.#bindGroups.set(key, group);
+      this.stats.bindGroupsCreated++;
+    }
+    return group;
+  }
+
+  #commandEncoder(): GPUCommandEncoder {
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = undefined;
+    }
+    this.#encoder ??= this.device.createCommandEncoder();
+    return this.#encoder;
+  }
+
+  #computePass(): GPUComputePassEncoder {
+    if (!this.#pass) {
+      this.#encoder ??= this.device.createCommandEncoder();
+      this.#pass = this.#encoder.beginComputePass();
+    }
+    return this.#pass;
+  }
+}
+
+/** A WGSL module or pipeline that WebGPU refused; the message quotes the compiler. */
+export class ShaderCompileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShaderCompileError';
+  }
+}

@@ -1,0 +1,292 @@
+// WebGPU backend benchmark: per-kernel throughput at the shapes Algorithm 1 runs on Fashion-MNIST (n = 60000) and
+// per-iteration time of Algorithm 1 itself. Prints a table and writes JSON.
+//
+// Usage: pnpm exec tsx scripts/bench-webgpu.ts [--quick] [--only kernels|admm] [--out bench-webgpu.json]
+//        [--repeats 5] [--sweep] [--gemm-config 128x128] [--no-split-k] [--block-size 32|64]
+//        [--software auto|require|forbid]
+//        [--dawn-options enable-dawn-features=allow_unsafe_apis,disable_robustness,disable_workgroup_init]
+// or, on a machine without node_modules, the esbuild bundle: node .bundle/bench.mjs … (scripts/build-gpu-bundle.sh),
+// which loads Dawn from $DAWN_NODE.
+//
+// --quick: small shapes (a smoke run on SwiftShader). --sweep: the square and ADMM GEMMs once per tile config.
+// Timing: GPU timestamps around the repeated op when the device has 'timestamp-query', else wall time from the first
+// command to the end of the GPU work (submit + onSubmittedWorkDone); one warm-up run first, then --repeats runs
+// timed together, reported per run.
+import { writeFileSync } from 'node:fs';
+import { type Activation, AdmmSolver, type Backend, type Matrix, Rng, hostMatrix, paperStepRule } from '@nladmm/core';
+import { sigmoid } from '@nladmm/activations';
+import { CpuBackend } from '@nladmm/cpu-backend';
+import { WebGpuBackend } from '@nladmm/webgpu-backend';
+import { DEFAULT_DAWN_OPTIONS, type SoftwarePolicy, createNodeDevice } from '@nladmm/webgpu-backend/node';
+
+function option(name: string): string | undefined {
+  const k = process.argv.indexOf(`--${name}`);
+  return k >= 0 ? process.argv[k + 1] : undefined;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+const quick = flag('quick');
+const only = option('only');
+const out = option('out') ?? 'bench-webgpu.json';
+const repeats = Number(option('repeats') ?? (quick ? 2 : 5));
+const sweep = flag('sweep');
+const forcedConfig = option('gemm-config');
+const dawnOptions = option('dawn-options')?.split(' ').filter(Boolean) ?? [...DEFAULT_DAWN_OPTIONS];
+const software = (option('software') ?? 'auto') as SoftwarePolicy;
+const blockSize = option('block-size') === undefined ? undefined : (Number(option('block-size')) as 32 | 64);
+if (only !== undefined && only !== 'kernels' && only !== 'admm') throw new Error(`--only takes kernels or admm, got ${only}`);
+
+interface KernelResult {
+  name: string;
+  shape: string;
+  config?: string;
+  ms: number;
+  timing: 'gpu-timestamp' | 'wall';
+  /** Wall time per run (submit to onSubmittedWorkDone), also when `ms` comes from timestamps. */
+  wallMs: number;
+  gflops?: number;
+  gbps?: number;
+  note?: string;
+}
+interface AdmmResult {
+  backend: string;
+  layers: string;
+  n: number;
+  msPerIteration?: number;
+  setupMs?: number;
+  note?: string;
+}
+
+const nd = await createNodeDevice({ software, dawnOptions });
+const results = {
+  date: new Date().toISOString(),
+  adapter: nd.info,
+  options: { quick, repeats, sweep, forcedConfig, blockSize, noSplitK: flag('no-split-k'), dawnOptions },
+  kernels: [] as KernelResult[],
+  admm: [] as AdmmResult[],
+};
+console.log(`adapter: ${nd.info.vendor} / ${nd.info.architecture} / ${nd.info.description}${nd.info.isSoftware ? ' [software]' : ''}`);
+console.log(`limits: ${JSON.stringify(nd.info.limits)}; features: ${nd.info.features.join(', ')}`);
+
+const makeBackend = (config?: string) =>
+  WebGpuBackend.create({
+    device: nd.device,
+    adapterInfo: nd.info,
+    ...(blockSize ? { blockSize } : {}),
+    gemm: { ...(config ? { forceConfig: config } : {}), ...(flag('no-split-k') ? { noSplitK: true } : {}) },
+  });
+
+const rng = new Rng(1);
+function randomFill(b: Backend, m: Matrix, scale = 1): void {
+  const data = new Float32Array(m.rows * m.cols);
+  for (let k = 0; k < data.length; k++) data[k] = scale * (2 * rng.uniform() - 1);
+  b.upload(m, data);
+}
+
+/** Mean time of one run of `op` over `repeats` runs after a warm-up. */
+async function measure(b: WebGpuBackend, op: () => void): Promise<{ ms: number; timing: KernelResult['timing']; wallMs: number }> {
+  op();
+  await b.sync();
+  const t = await b.time(() => {
+    for (let r = 0; r < repeats; r++) op();
+  });
+  const wallMs = t.wallMs / repeats;
+  return t.gpuMs !== undefined ? { ms: t.gpuMs / repeats, timing: 'gpu-timestamp', wallMs } : { ms: wallMs, timing: 'wall', wallMs };
+}
+
+function report(r: KernelResult): void {
+  results.kernels.push(r);
+  const rate = r.gflops !== undefined ? `${r.gflops.toFixed(1).padStart(9)} GFLOP/s` : r.gbps !== undefined ? `${r.gbps.toFixed(1).padStart(9)} GB/s   ` : ''.padStart(17);
+  console.log(`${r.name.padEnd(34)} ${r.shape.padEnd(22)} ${(r.config ?? '').padEnd(8)} ${r.ms.toFixed(3).padStart(10)} ms ${rate}  ${r.timing}${r.note ? `  (${r.note})` : ''}`);
+}
+
+async function gemmCase(name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, config?: string): Promise<void> {
+  const b = await makeBackend(config ?? forcedConfig);
+  try {
+    const A = transA ? b.alloc(k, m) : b.alloc(m, k);
+    const B = transB ? b.alloc(n, k) : b.alloc(k, n);
+    const C = b.alloc(m, n);
+    randomFill(b, A);
+    randomFill(b, B);
+    const t = await measure(b, () => b.gemm(1, A, transA, B, transB, 0, C));
+    report({ name, shape: `${m}×${n}×${k}`, config: config ?? forcedConfig, ...t, gflops: (2 * m * n * k) / (t.ms * 1e6) });
+  } finally {
+    b.dispose();
+  }
+}
+
+async function gramCase(name: string, n: number, k: number): Promise<void> {
+  const b = await makeBackend(forcedConfig);
+  try {
+    const A = b.alloc(n, k);
+    const C = b.alloc(n, n);
+    randomFill(b, A);
+    const t = await measure(b, () => b.gram(1, A, false, 0, C));
+    report({ name, shape: `${n}×${n}, k=${k}`, ...t, gflops: (2 * n * n * k) / (t.ms * 1e6), note: 'GEMM-equivalent 2n²k; computes the lower half' });
+  } finally {
+    b.dispose();
+  }
+}
+
+/** An SPD matrix n × n: A Aᵀ / k + I for a random n × k A. */
+function spd(b: WebGpuBackend, n: number): Matrix {
+  const k = Math.max(16, Math.floor(n / 2));
+  const A = b.alloc(n, k);
+  randomFill(b, A);
+  const M = b.alloc(n, n);
+  b.gram(1 / k, A, false, 0, M);
+  const one = b.scalar(1);
+  b.shiftedScale(M, one, 1, M);
+  b.freeScalar(one);
+  b.free(A);
+  return M;
+}
+
+async function choleskyCase(n: number): Promise<void> {
+  const b = await makeBackend(forcedConfig);
+  try {
+    const source = spd(b, n);
+    const M = b.alloc(n, n);
+    const copy = await measure(b, () => b.copy(source, M));
+    const t = await measure(b, () => {
+      b.copy(source, M);
+      b.cholesky(M);
+    });
+    const ms = Math.max(t.ms - copy.ms, 1e-6);
+    report({ name: 'cholesky', shape: `${n}×${n}`, ms, timing: t.timing, wallMs: t.wallMs - copy.wallMs, gflops: n ** 3 / 3 / (ms * 1e6), note: `copy of the matrix (${copy.ms.toFixed(3)} ms) subtracted` });
+  } finally {
+    b.dispose();
+  }
+}
+
+async function solveCase(n: number, rhs: number): Promise<void> {
+  const b = await makeBackend(forcedConfig);
+  try {
+    const M = spd(b, n);
+    b.cholesky(M);
+    const B = b.alloc(n, rhs);
+    randomFill(b, B);
+    await b.sync();
+    const t = await measure(b, () => b.solveLeft(M, B));
+    report({ name: 'solveLeft (L Lᵀ)⁻¹ B', shape: `${n}×${n}, ${rhs} rhs`, ...t, gflops: (2 * n * n * rhs) / (t.ms * 1e6) });
+  } finally {
+    b.dispose();
+  }
+}
+
+async function multiplierCase(rows: number, cols: number, act: Activation): Promise<void> {
+  const b = await makeBackend(forcedConfig);
+  try {
+    const [S, V, L, G] = [b.alloc(rows, cols), b.alloc(rows, cols), b.alloc(rows, cols), b.alloc(rows, cols)];
+    for (const m of [S, V, L]) randomFill(b, m);
+    await b.prepareActivation(act);
+    const t = await measure(b, () => b.multiplierStep(act, S, V, L, 1.5, true, G));
+    report({ name: `multiplierStep σ′ (${act.name})`, shape: `${rows}×${cols}`, ...t, gbps: (16 * rows * cols) / (t.ms * 1e6) });
+  } finally {
+    b.dispose();
+  }
+}
+
+async function kernels(): Promise<void> {
+  console.log('\nkernels');
+  const s = quick ? 0.05 : 1;
+  const n = quick ? 2000 : 60000;
+  const d = (x: number) => Math.max(4, Math.round(x * s));
+  await gemmCase('gemm NN  W·Ṽ (S = W Ṽ)', d(1000), n, d(785), false, false);
+  await gemmCase('gemm NN  W·Ṽ (S = W Ṽ)', d(1000), n, d(1001), false, false);
+  await gemmCase('gemm NT  G·Ṽᵀ (k = n)', d(1000), d(1001), n, false, true);
+  await gramCase('gram Ṽ·Ṽᵀ (k = n)', d(1001), n);
+  await gemmCase('gemm TN  W̄ᵀ·G', d(1000), n, 10, true, false);
+  await gemmCase('gemm TN  W̄ᵀ·G', d(1000), n, d(1000), true, false);
+  for (const size of quick ? [256] : [4096, 8192]) await gemmCase('gemm NN  square', size, size, size, false, false);
+  for (const size of quick ? [128, 256] : [1024, 4096]) await choleskyCase(size);
+  await solveCase(quick ? 128 : 1024, n);
+  await multiplierCase(d(1000), n, sigmoid);
+  if (sweep) {
+    console.log('\nGEMM tile configs');
+    for (const config of WebGpuBackend.gemmConfigs) {
+      const size = quick ? 256 : 4096;
+      await gemmCase('gemm NN  square', size, size, size, false, false, config);
+      await gemmCase('gemm NN  W·Ṽ', d(1000), n, d(1001), false, false, config);
+      await gemmCase('gemm NT  G·Ṽᵀ', d(1000), d(1001), n, false, true, config);
+      await gemmCase('gemm TN  W̄ᵀ·G', d(1000), n, d(1000), true, false, config);
+    }
+  }
+}
+
+/** Random data of Fashion-MNIST's shape: pixels in [0, 1), one-hot labels. */
+function fashionShaped(n: number) {
+  const r = new Rng(7);
+  const x = hostMatrix(784, n);
+  for (let k = 0; k < x.data.length; k++) x.data[k] = r.uniform();
+  const y = hostMatrix(10, n);
+  for (let c = 0; c < n; c++) y.data[Math.floor(r.uniform() * 10) * n + c] = 1;
+  return { x, y };
+}
+
+async function admmCase(backend: Backend, layers: number[], n: number, iterations: number): Promise<void> {
+  const data = fashionShaped(n);
+  const t0 = performance.now();
+  await backend.prepareActivation(sigmoid);
+  const solver = AdmmSolver.create(backend, data, {
+    layers,
+    activation: sigmoid,
+    beta: 1,
+    // λ = 1e-2: with the λ = 1e-4 of scripts/bench-admm.ts the W systems λI + c ÃÃᵀ can be numerically singular in
+    // f32 (κ ≈ c‖ÃÃᵀ‖/λ beyond 1/u), and the GPU's Cholesky rightly refuses them; the timing does not depend on λ.
+    lambda: 1e-2,
+    bias: true,
+    stepRule: paperStepRule,
+    init: { scheme: 'msra', seed: 1 },
+  });
+  await backend.sync();
+  const setupMs = performance.now() - t0;
+  await solver.step();
+  await backend.sync();
+  const times: number[] = [];
+  for (let k = 0; k < iterations; k++) {
+    const start = performance.now();
+    await solver.step();
+    await backend.sync();
+    times.push(performance.now() - start);
+  }
+  solver.dispose();
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)];
+  results.admm.push({ backend: backend.describe(), layers: layers.join('-'), n, msPerIteration: ms, setupMs });
+  console.log(`${backend.name.padEnd(8)} ${layers.join('-').padEnd(16)} n=${String(n).padEnd(6)} ${ms.toFixed(1).padStart(9)} ms/iteration (median of ${iterations}; setup ${setupMs.toFixed(0)} ms)`);
+}
+
+async function admm(): Promise<void> {
+  console.log('\nAlgorithm 1, per iteration (f32, sigmoid, biases, paper step rule)');
+  const cases = quick ? [{ layers: [784, 32, 32, 10], n: 1000 }] : [{ layers: [784, 256, 256, 10], n: 60000 }, { layers: [784, 1000, 1000, 10], n: 60000 }];
+  for (const { layers, n } of cases) {
+    const gpu = await makeBackend(forcedConfig);
+    try {
+      await admmCase(gpu, layers, n, quick ? 2 : 5);
+    } catch (err) {
+      const note = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      results.admm.push({ backend: gpu.describe(), layers: layers.join('-'), n, note });
+      console.log(`webgpu   ${layers.join('-').padEnd(16)} n=${String(n).padEnd(6)} ${note}`);
+    } finally {
+      gpu.dispose();
+    }
+    if (quick) {
+      await admmCase(new CpuBackend({ precision: 'f32' }), layers, n, 2);
+    } else {
+      const note = 'cpu skipped at n = 60000: one iteration takes minutes on one core (scripts/bench-admm.ts measures it)';
+      results.admm.push({ backend: 'cpu (f32)', layers: layers.join('-'), n, note });
+      console.log(`cpu      ${layers.join('-').padEnd(16)} n=${String(n).padEnd(6)} skipped (${note})`);
+    }
+  }
+}
+
+try {
+  if (only !== 'admm') await kernels();
+  if (only !== 'kernels') await admm();
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
+} finally {
+  nd.destroy();
+}
+process.exit(0);

@@ -1,0 +1,248 @@
+// The WebGPU backend (f32) against the shared conformance suite, once as it is and once with matrices split into
+// column chunks, plus what is specific to it: pivot failures found on the device, the pipeline cache, the adapter.
+// One device per file (a live Dawn device keeps a CPU core busy): created in beforeAll, destroyed in afterAll.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Activation, NotPositiveDefiniteError } from '@nladmm/core';
+import { WebGpuBackend } from '@nladmm/webgpu-backend';
+import { type NodeDevice, createNodeDevice } from '@nladmm/webgpu-backend/node';
+import { describeBackendConformance } from './conformance/backendSuite.ts';
+import { createRng, frobenius, hostMatrix, randomMatrix, refGemm } from './conformance/reference.ts';
+
+let gpu: NodeDevice | undefined;
+beforeAll(async () => {
+  gpu = await createNodeDevice();
+});
+afterAll(() => gpu?.destroy());
+
+const backendOn = async (options: { maxBindingBytes?: number } = {}): Promise<WebGpuBackend> => {
+  const { device, info } = gpu!;
+  return WebGpuBackend.create({ device, adapterInfo: info, ...options });
+};
+
+// Tolerance. The suite's `rel` is the accuracy of one well-conditioned op on a few values; it scales it by √k for
+// sums of k terms and by κ for solutions. Here every result is computed in f32 (unit roundoff u = 2⁻²⁴ ≈ 6.0e-8),
+// not just stored in it: a sum of k terms carries about √k·u of relative error (sums are blocked, split-K partials
+// added pairwise), Cholesky and the blocked solves a small multiple of √n·u backward error — all well inside
+// 16 u ≈ 1e-6 on top of the suite's scaling, the value it uses for the CPU backend in f32 storage mode.
+// The activation steps are the exception, as they evaluate transcendental builtins: WGSL only bounds f32 exp(x) to
+// 3 + 2|x| ULP, and the suite's σ′ = 4e/(1+e)² with e = exp(−2|x|), |x| ≤ 3, allows 3 + 2·6 = 15 ULP there, plus
+// tanh's error and about 6 roundings of the fused Λ + β(σ(S) − V)·σ′(S): ≈ 25 u ≈ 1.5e-6. Hence rel = 2e-6 ≈ 34 u.
+const REL = 2e-6;
+
+describeBackendConformance('webgpu f32', () => backendOn(), { rel: REL });
+
+// 256 KiB per buffer: every d × d matrix of the suite (≤ 130 × 130) still fits one buffer, while its long operands
+// are split into column chunks — 64 × 5000 into 5, 5000 × 65 into 6, 33 × 5000 and 5000 × 33 into 3, the 2000 × 65
+// right-hand sides into 3 — so that every op runs its chunked path: elementwise ops and reductions per chunk, GEMM
+// cut along M, N and K (K pieces summed as split-K partials), Gram matrices from chunks, solves over chunks.
+const SPLIT_BYTES = 256 * 1024;
+describeBackendConformance('webgpu f32, split into column chunks', () => backendOn({ maxBindingBytes: SPLIT_BYTES }), { rel: REL });
+
+describe('WebGpuBackend specifics', () => {
+  let backend!: WebGpuBackend;
+  beforeAll(async () => {
+    backend = await backendOn();
+  });
+  afterAll(() => backend?.dispose());
+
+  it('describes the adapter and its precision', async () => {
+    const { info } = gpu!;
+    expect(backend.name).toBe('webgpu');
+    expect(backend.precision).toBe('f32');
+    const text = backend.describe();
+    expect(text).toContain('f32');
+    expect(text).toContain(info.architecture || info.vendor);
+    if (info.isSoftware) expect(text).toMatch(/software/);
+  });
+
+  it('reports a non-positive pivot found on the device at the next sync, download or readScalar', async () => {
+    const n = 70;
+    const m = backend.alloc(n, n);
+    const data = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) data[i * n + i] = i === 45 ? -2 : 1 + i;
+    backend.upload(m, data);
+    backend.cholesky(m);
+    await expect(backend.download(m)).rejects.toBeInstanceOf(NotPositiveDefiniteError);
+    // Reported once; the backend stays usable.
+    backend.upload(m, data.map((v, k) => (k % (n + 1) === 0 ? Math.abs(v) : v)));
+    backend.cholesky(m);
+    await backend.sync();
+    // Through readScalar, with the pivot's index and value (a pivot in the second block).
+    backend.upload(m, data);
+    backend.cholesky(m);
+    const s = backend.scalar(1);
+    const error = await backend.readScalar(s).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NotPositiveDefiniteError);
+    expect((error as NotPositiveDefiniteError).pivotIndex).toBe(45);
+    expect((error as NotPositiveDefiniteError).pivot).toBe(-2);
+    expect((error as NotPositiveDefiniteError).size).toBe(n);
+    expect(await backend.readScalar(s)).toBe(1);
+    backend.freeScalar(s);
+    backend.free(m);
+  });
+
+  it('caches pipelines: repeating a call creates none', async () => {
+    const rng = createRng(5);
+    const a = backend.alloc(33, 40);
+    const b = backend.alloc(40, 17);
+    const c = backend.alloc(33, 17);
+    backend.upload(a, randomMatrix(rng, 33, 40).data);
+    backend.upload(b, randomMatrix(rng, 40, 17).data);
+    const s = backend.scalar();
+    const run = () => {
+      backend.gemm(1, a, false, b, false, 0, c);
+      backend.axpby(2, c, 1, c);
+      backend.sumSquares(s, c);
+    };
+    run();
+    await backend.sync();
+    const before = backend.stats.pipelinesCreated;
+    const bindGroupsBefore = backend.stats.bindGroupsCreated;
+    run();
+    await backend.sync();
+    expect(backend.stats.pipelinesCreated).toBe(before);
+    expect(backend.stats.bindGroupsCreated).toBe(bindGroupsBefore);
+    for (const m of [a, b, c]) backend.free(m);
+    backend.freeScalar(s);
+  });
+
+  it('prepareActivation compiles the fused steps as Algorithm 1 calls them: none compiles later', async () => {
+    const softsign: Activation = {
+      name: 'test-softsign',
+      sigma: (u) => u / (1 + Math.abs(u)),
+      dsigma: (u) => 1 / (1 + Math.abs(u)) ** 2,
+      d2sigma: (u) => (-2 * Math.sign(u)) / (1 + Math.abs(u)) ** 3,
+      wgsl: { sigma: 'return x / (1.0 + abs(x));', dsigma: 'let d = 1.0 + abs(x); return 1.0 / (d * d);' },
+      bounds: { L0: 1, L1: 1, L2: 2 },
+      satisfiesAssumption1: false,
+    };
+    await backend.prepareActivation(softsign);
+    const before = backend.stats.pipelinesCreated;
+    const [S, V, L, G] = [backend.alloc(4, 5), backend.alloc(4, 5), backend.alloc(4, 5), backend.alloc(4, 5)];
+    backend.multiplierStep(softsign, S, V, L, 1, true, G); // the gradient G of (16)/(17)
+    backend.multiplierStep(softsign, S, V, L, 1, false, G); // the right-hand side of (19)
+    backend.multiplierStep(softsign, S, V, L, 1, true, S); // in place on Zn
+    backend.multiplierStep(softsign, S, V, L, 1, false, L); // the Λ update (13)
+    backend.activate(softsign, S, G);
+    backend.activate(softsign, S, S);
+    await backend.sync();
+    expect(backend.stats.pipelinesCreated).toBe(before);
+    for (const m of [S, V, L, G]) backend.free(m);
+  });
+
+  it('shares compiled pipelines between backends on one device without mixing up activations', async () => {
+    const act = (name: string, body: string, f: (u: number) => number): Activation => ({
+      name,
+      sigma: f,
+      dsigma: () => 1,
+      d2sigma: () => 0,
+      wgsl: { sigma: body, dsigma: 'return 1.0;' },
+      bounds: { L0: Infinity, L1: 1, L2: 0 },
+      satisfiesAssumption1: false,
+    });
+    // Bodies longer than the runtime's key-interning threshold, so that they are keyed by interned ids.
+    const twice = act('twice', 'let scaled = 2.0 * x; return scaled;', (u) => 2 * u);
+    const thrice = act('thrice', 'let scaled = 3.0 * x; return scaled;', (u) => 3 * u);
+    const other = await backendOn();
+    try {
+      for (const [b, a, factor] of [[backend, twice, 2], [other, thrice, 3], [backend, thrice, 3], [other, twice, 2]] as const) {
+        const m = b.alloc(1, 3);
+        b.upload(m, [1, -2, 0.5]);
+        b.activate(a, m, m);
+        expect(Array.from(await b.download(m))).toEqual([1, -2, 0.5].map((v) => factor * v));
+        b.free(m);
+      }
+      const created = other.stats.pipelinesCreated;
+      const m = other.alloc(2, 2);
+      other.activate(twice, m, m);
+      await other.sync();
+      expect(other.stats.pipelinesCreated).toBe(created);
+      other.free(m);
+    } finally {
+      other.dispose();
+    }
+  });
+
+  it('batches work: many calls, few submits', async () => {
+    const m = backend.alloc(8, 8);
+    await backend.sync();
+    const submits = backend.stats.submits;
+    for (let k = 0; k < 100; k++) backend.axpby(1, m, 0.5, m);
+    await backend.sync();
+    expect(backend.stats.submits - submits).toBeLessThanOrEqual(2);
+    backend.free(m);
+  });
+
+  it('computes the same products with every GEMM tile config (forced), split-K and the symmetric mode included', async () => {
+    const rng = createRng(13);
+    const cases: [number, number, number, boolean, boolean][] = [
+      [68, 72, 36, false, false], // vec4 loads on both operands
+      [37, 53, 29, true, false], // scalar loads, partial tiles
+      [45, 33, 700, false, true], // long K: split into partial slices on this adapter
+      [19, 140, 23, true, true],
+    ];
+    for (const forceConfig of WebGpuBackend.gemmConfigs) {
+      const b = await WebGpuBackend.create({ device: gpu!.device, adapterInfo: gpu!.info, gemm: { forceConfig } });
+      try {
+        for (const [m, n, k, transA, transB] of cases) {
+          const a = transA ? randomMatrix(rng, k, m) : randomMatrix(rng, m, k);
+          const bb = transB ? randomMatrix(rng, n, k) : randomMatrix(rng, k, n);
+          const c = randomMatrix(rng, m, n);
+          const [A, B, C] = [b.alloc(a.rows, a.cols), b.alloc(bb.rows, bb.cols), b.alloc(m, n)];
+          b.upload(A, a.data);
+          b.upload(B, bb.data);
+          b.upload(C, c.data);
+          b.gemm(0.5, A, transA, B, transB, -1.5, C);
+          const got = hostMatrix(m, n, await b.download(C));
+          const want = refGemm(0.5, a, transA, bb, transB, -1.5, c);
+          const error = frobenius(hostMatrix(m, n, got.data.map((v, i) => v - want.data[i])));
+          const scale = 0.5 * frobenius(a) * frobenius(bb) + 1.5 * frobenius(c);
+          expect(error / scale, `${forceConfig}: ${m}×${n}×${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`).toBeLessThan(REL * Math.sqrt(k));
+        }
+        const x = randomMatrix(rng, 70, 650);
+        const X = b.alloc(70, 650);
+        const G = b.alloc(70, 70);
+        b.upload(X, x.data);
+        b.gram(1, X, false, 0, G);
+        const gram = await b.download(G);
+        const want = refGemm(1, x, false, x, true, 0, hostMatrix(70, 70));
+        const error = frobenius(hostMatrix(70, 70, gram.map((v, i) => v - want.data[i])));
+        expect(error / frobenius(x) ** 2, `${forceConfig}: gram`).toBeLessThan(REL * Math.sqrt(650));
+        for (let i = 0; i < 70; i++) for (let j = 0; j < i; j++) expect(gram[i * 70 + j]).toBe(gram[j * 70 + i]);
+      } finally {
+        b.dispose();
+      }
+    }
+  });
+
+  it('splits matrices above maxBindingBytes into column chunks and multiplies across them (A Aᵀ over 3 chunks)', async () => {
+    const split = await backendOn({ maxBindingBytes: 8 * 100 * 4 });
+    try {
+      const rng = createRng(9);
+      const x = randomMatrix(rng, 8, 300);
+      const X = split.alloc(8, 300); // 8 × 100 columns per chunk
+      split.upload(X, x.data);
+      const G = split.alloc(8, 8);
+      split.gram(1, X, false, 0, G);
+      const got = hostMatrix(8, 8, await split.download(G));
+      const want = refGemm(1, x, false, x, true, 0, hostMatrix(8, 8));
+      expect(frobenius(hostMatrix(8, 8, got.data.map((v, i) => v - want.data[i]))) / frobenius(want)).toBeLessThan(1e-5);
+      expect(() => split.cholesky(split.alloc(40, 40))).toThrow(/maxBindingBytes/);
+      expect(() => split.alloc(801, 2)).toThrow(/maxBindingBytes/);
+    } finally {
+      split.dispose();
+    }
+  });
+
+  it('refuses a second use after dispose and matrices of another backend', async () => {
+    const other = await backendOn();
+    const m = other.alloc(2, 2);
+    expect(() => backend.fill(m, 0)).toThrow(TypeError);
+    other.dispose();
+    expect(() => other.fill(m, 0)).toThrow(/freed/);
+    expect(() => other.alloc(1, 1)).toThrow(/disposed/);
+  });
+});
