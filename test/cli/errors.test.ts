@@ -71,7 +71,7 @@ const CASES: { name: string; args: () => string[]; error: RegExp; code?: number 
   { name: 'an unknown data set', args: () => ['train', '--dataset', 'cifar', '--layers', '2,3,1', ...SMALL], error: /unknown data set 'cifar' \(built-in: fashion-mnist, mnist, square, product, teacher/, code: 2 },
   { name: 'a config file that is not JSON', args: () => ['train', '--config', join(inputs, 'bad-config.json')], error: /^nladmm train: --config .*bad-config\.json: not valid JSON/, code: 2 },
   { name: 'a bad value', args: () => ['train', '--preset', 'paper-square', '--beta', '1,x'], error: /^nladmm train: --beta: expected numbers separated by commas, got "x" in "1,x"\n$/, code: 2 },
-  { name: 'the webgpu backend', args: () => ['train', '--preset', 'paper-square', '--backend', 'webgpu', ...SMALL], error: /^nladmm train: webgpu backend not available\n$/ },
+  { name: 'the webgpu backend in f64', args: () => ['train', '--preset', 'paper-square', '--backend', 'webgpu', ...SMALL], error: /^nladmm train: the webgpu backend computes in f32: add --precision f32\n$/ },
   { name: 'eval of a missing model', args: () => ['eval', join(inputs, 'nothing.safetensors')], error: /^nladmm eval: .*nothing\.safetensors: model: no such file\n$/ },
   { name: 'an unknown command', args: () => ['trian'], error: /^nladmm: unknown command 'trian' \(did you mean 'train'\?\)/, code: 2 },
 ];

@@ -59,7 +59,7 @@ export async function infoCommand(argv: readonly string[], ctx: CliContext): Pro
     node: process.version,
     platform: `${platform()} ${release()}`,
     cpu: `${cpus()[0]?.model ?? 'unknown'} (${availableParallelism()} threads)`,
-    backends: describeBackends(),
+    backends: await describeBackends(),
     activations,
     stepRules: Object.keys(STEP_RULES),
     presets: Object.keys(PRESETS),
