@@ -1,4 +1,4 @@
-import { type Activation, type Backend, type HostMatrix, accuracy, forwardPass, uploadAugmented } from '@nladmm/core';
+import { type Activation, type Backend, type HostMatrix, forwardPass, uploadAugmented } from '@nladmm/core';
 
 /**
  * Φ(X; W) = W_N σ(… σ(W_1 X̃) …) on a backend, with the same function as the trainer's metrics (so a saved
@@ -21,15 +21,4 @@ export async function forward(backend: Backend, weights: readonly HostMatrix[], 
   } finally {
     for (const m of owned) backend.free(m);
   }
-}
-
-/** ½ n⁻¹ ‖Φ − Y‖² and, for one-hot targets, the accuracy (as the trainer's metrics compute them). */
-export function lossAndAccuracy(output: Float64Array, target: HostMatrix, oneHot: boolean): { loss: number; accuracy?: number } {
-  let sq = 0;
-  for (let k = 0; k < output.length; k++) {
-    const d = output[k] - target.data[k];
-    sq += d * d;
-  }
-  const loss = sq / (2 * target.cols);
-  return oneHot ? { loss, accuracy: accuracy(output, target.data, target.rows, target.cols) } : { loss };
 }

@@ -57,6 +57,17 @@ export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: 
   return correct / cols;
 }
 
+/** ½ n⁻¹ ‖Φ − Y‖² of the network's outputs Φ (d_N × n, packed) and, for one-hot targets, the accuracy. */
+export function lossAndAccuracy(output: Float64Array, target: HostMatrix, oneHot: boolean): { loss: number; accuracy?: number } {
+  let sq = 0;
+  for (let k = 0; k < output.length; k++) {
+    const d = output[k] - target.data[k];
+    sq += d * d;
+  }
+  const loss = sq / (2 * target.cols);
+  return oneHot ? { loss, accuracy: accuracy(output, target.data, target.rows, target.cols) } : { loss };
+}
+
 /**
  * The network Φ(X; W) = W_N σ(… σ(W_1 X̃) …) on the backend for weights W_1…W_N (with bias columns when `bias`)
  * and an augmented input X̃ (d_0 + bias rows); returns a new d_N × n matrix that the caller frees.
@@ -210,14 +221,7 @@ export class MetricsEvaluator {
     const { W, config } = this.solver;
     const out = forwardPass(this.backend, W.slice(1), config.activation, config.bias, inputAug);
     try {
-      const values = await this.backend.download(out);
-      let sq = 0;
-      for (let k = 0; k < values.length; k++) {
-        const d = values[k] - target.data[k];
-        sq += d * d;
-      }
-      const loss = sq / (2 * target.cols);
-      return oneHot ? { loss, accuracy: accuracy(values, target.data, target.rows, target.cols) } : { loss };
+      return lossAndAccuracy(await this.backend.download(out), target, oneHot);
     } finally {
       this.backend.free(out);
     }

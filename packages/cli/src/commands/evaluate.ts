@@ -1,7 +1,7 @@
 /** `nladmm eval` and `nladmm predict`: use a saved model on a data set. */
 import { existsSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import type { Activation, HostMatrix, Precision } from '@nladmm/core';
+import { type Activation, type HostMatrix, type Precision, lossAndAccuracy } from '@nladmm/core';
 import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
 import { isPluginPath, resolveActivation } from '../activations.ts';
 import { type BackendChoice, createBackend } from '../backends.ts';
@@ -10,7 +10,7 @@ import { type DataOptions, type Samples, first, readSamples, toInputMatrix, toTa
 import { encodeNpy } from '../data/npy.ts';
 import { CliError, DataError, UsageError } from '../errors.ts';
 import { percent, sci } from '../format.ts';
-import { forward, lossAndAccuracy } from '../forward.ts';
+import { forward } from '../forward.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { type ModelFile, readModel } from '../io/model.ts';
 import { DATA_OPTIONS, DEFAULTS, optionsFromJson } from '../trainOptions.ts';
