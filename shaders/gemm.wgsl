@@ -66,8 +66,6 @@ const WGY: u32 = BM / TM;
 const WG: u32 = WGX * WGY;
 const A_VECS: u32 = BM * BK / 4u;
 const B_VECS: u32 = BK * BN / 4u;
-const LA: u32 = (A_VECS + WG - 1u) / WG;
-const LB: u32 = (B_VECS + WG - 1u) / WG;
 
 var<workgroup> As: array<vec4<f32>, A_VECS>;
 var<workgroup> Bs: array<vec4<f32>, B_VECS>;
@@ -183,6 +181,37 @@ fn storeTileB(t: u32, v: vec4<f32>) {
   }
 }
 
+// One output element of row r, column c (skipped outside C or above the diagonal in symmetric mode).
+fn writeOne(r: u32, c: u32, v: f32, baseC: u32, baseD: u32, sym: u32, partial: bool, betaZero: bool) {
+  if (c >= params.N || (sym != 0u && params.rowBase + r < params.colBase + c)) {
+    return;
+  }
+  if (partial) {
+    {{C}}[baseC + r * params.ldC + c] = v;
+    return;
+  }
+  var out = params.alpha * v;
+  if (!betaZero) {
+    out = out + params.beta * {{D}}[baseD + r * params.ldD + c];
+  }
+  {{C}}[baseC + r * params.ldC + c] = out;
+  if (sym == 2u && params.rowBase + r != params.colBase + c) {
+    {{C}}[params.offMirror + (params.colBase + c) * params.ldC + params.rowBase + r] = out;
+  }
+}
+
+// Columns c0 + 0..3 of row r (r < M checked by the caller).
+fn writeRow4(r: u32, c0: u32, v: vec4<f32>, baseC: u32, baseD: u32, sym: u32, partial: bool, betaZero: bool) {
+  writeOne(r, c0, v.x, baseC, baseD, sym, partial, betaZero);
+  writeOne(r, c0 + 1u, v.y, baseC, baseD, sym, partial, betaZero);
+  writeOne(r, c0 + 2u, v.z, baseC, baseD, sym, partial, betaZero);
+  writeOne(r, c0 + 3u, v.w, baseC, baseD, sym, partial, betaZero);
+}
+
+// The register-block code below (the ACC_DECL, NEXT_DECL, LOAD_NEXT, STORE_NEXT, INNER, EPILOGUE snippets) is generated fully unrolled by gemm.ts for the tile config:
+// accumulators acc_<row·TN/4 + h> (vec4 of row `row`, columns of the h-th vec4 block), staging registers
+// nextA_<l>/nextB_<l>, and operand registers a_<g>/b_<h>, all named scalars of the function, never arrays indexed
+// at run time (which drivers may keep in local memory).
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let betaZero = (params.flags & 1u) != 0u;
@@ -201,111 +230,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tx = tid % WGX;
   let ty = tid / WGX;
 
-  var acc: array<vec4<f32>, TM * TN / 4u>;
-  for (var i = 0u; i < TM * TN / 4u; i++) {
-    acc[i] = vec4<f32>(0.0);
-  }
-  var nextA: array<vec4<f32>, LA>;
-  var nextB: array<vec4<f32>, LB>;
+{{ACC_DECL}}
+{{NEXT_DECL}}
   var tiles = 0u;
   if (kEnd > kBegin) {
     tiles = (kEnd - kBegin + BK - 1u) / BK;
   }
   if (tiles > 0u) {
-    for (var l = 0u; l < LA; l++) {
-      let t = tid + l * WG;
-      if (t < A_VECS) {
-        nextA[l] = loadTileA(t, baseA, m0, kBegin, kEnd);
-      }
-    }
-    for (var l = 0u; l < LB; l++) {
-      let t = tid + l * WG;
-      if (t < B_VECS) {
-        nextB[l] = loadTileB(t, baseB, kBegin, n0, kEnd);
-      }
-    }
+    let k0 = kBegin;
+{{LOAD_NEXT}}
   }
   for (var tile = 0u; tile < tiles; tile++) {
     workgroupBarrier();
-    for (var l = 0u; l < LA; l++) {
-      let t = tid + l * WG;
-      if (t < A_VECS) {
-        storeTileA(t, nextA[l]);
-      }
-    }
-    for (var l = 0u; l < LB; l++) {
-      let t = tid + l * WG;
-      if (t < B_VECS) {
-        storeTileB(t, nextB[l]);
-      }
-    }
+{{STORE_NEXT}}
     workgroupBarrier();
     if (tile + 1u < tiles) {
       let k0 = kBegin + (tile + 1u) * BK;
-      for (var l = 0u; l < LA; l++) {
-        let t = tid + l * WG;
-        if (t < A_VECS) {
-          nextA[l] = loadTileA(t, baseA, m0, k0, kEnd);
-        }
-      }
-      for (var l = 0u; l < LB; l++) {
-        let t = tid + l * WG;
-        if (t < B_VECS) {
-          nextB[l] = loadTileB(t, baseB, k0, n0, kEnd);
-        }
-      }
+{{LOAD_NEXT}}
     }
     for (var kk = 0u; kk < BK; kk++) {
-      var a: array<vec4<f32>, TM / 4u>;
-      var b: array<vec4<f32>, TN / 4u>;
-      for (var g = 0u; g < TM / 4u; g++) {
-        a[g] = As[kk * (BM / 4u) + ty + g * WGY];
-      }
-      for (var h = 0u; h < TN / 4u; h++) {
-        b[h] = Bs[kk * (BN / 4u) + tx + h * WGX];
-      }
-      // acc[i · TN/4 + h] holds row i, columns of b[h]; rows come in groups of 4 (one vec4 of a).
-      for (var g = 0u; g < TM / 4u; g++) {
-        let av = a[g];
-        for (var h = 0u; h < TN / 4u; h++) {
-          let i = g * TN + h;
-          acc[i] = fma(vec4<f32>(av.x), b[h], acc[i]);
-          acc[i + TN / 4u] = fma(vec4<f32>(av.y), b[h], acc[i + TN / 4u]);
-          acc[i + TN / 2u] = fma(vec4<f32>(av.z), b[h], acc[i + TN / 2u]);
-          acc[i + 3u * (TN / 4u)] = fma(vec4<f32>(av.w), b[h], acc[i + 3u * (TN / 4u)]);
-        }
-      }
+      let rowA = kk * (BM / 4u) + ty;
+      let rowB = kk * (BN / 4u) + tx;
+{{INNER}}
     }
   }
 
   let baseC = params.offC + z * params.strideC;
   let baseD = params.offD + z * params.strideD;
-  for (var i = 0u; i < TM; i++) {
-    let r = m0 + (ty + (i / 4u) * WGY) * 4u + i % 4u;
-    if (r >= params.M) {
-      continue;
-    }
-    for (var h = 0u; h < TN / 4u; h++) {
-      let c0 = n0 + (tx + h * WGX) * 4u;
-      let value = acc[i * (TN / 4u) + h];
-      for (var q = 0u; q < 4u; q++) {
-        let c = c0 + q;
-        if (c >= params.N || (sym != 0u && params.rowBase + r < params.colBase + c)) {
-          continue;
-        }
-        if (partial) {
-          {{C}}[baseC + r * params.ldC + c] = value[q];
-          continue;
-        }
-        var out = params.alpha * value[q];
-        if (!betaZero) {
-          out = out + params.beta * {{D}}[baseD + r * params.ldD + c];
-        }
-        {{C}}[baseC + r * params.ldC + c] = out;
-        if (sym == 2u && params.rowBase + r != params.colBase + c) {
-          {{C}}[params.offMirror + (params.colBase + c) * params.ldC + params.rowBase + r] = out;
-        }
-      }
-    }
-  }
+{{EPILOGUE}}
 }

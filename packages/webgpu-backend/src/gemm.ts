@@ -82,6 +82,82 @@ function roundUp(x: number, step: number): number {
   return Math.ceil(x / step) * step;
 }
 
+/** The unrolled register-block snippets of shaders/gemm.wgsl for one tile config (see that file). */
+type GemmSnippets = Record<'ACC_DECL' | 'NEXT_DECL' | 'LOAD_NEXT' | 'STORE_NEXT' | 'INNER' | 'EPILOGUE', string>;
+
+const snippetCache = new Map<string, GemmSnippets>();
+
+export function gemmSnippets(cfg: TileConfig): GemmSnippets {
+  const key = `${cfg.BM},${cfg.BN},${cfg.BK},${cfg.TM},${cfg.TN}`;
+  const cached = snippetCache.get(key);
+  if (cached) return cached;
+  const { BM, BN, BK, TM, TN } = cfg;
+  const WGX = BN / TN;
+  const WGY = BM / TM;
+  const WG = WGX * WGY;
+  const aVecs = (BM * BK) / 4;
+  const bVecs = (BK * BN) / 4;
+  const LA = Math.ceil(aVecs / WG);
+  const LB = Math.ceil(bVecs / WG);
+  const G = TM / 4;
+  const H = TN / 4;
+  const acc: string[] = [];
+  for (let i = 0; i < TM * H; i++) acc.push(`  var acc_${i} = vec4<f32>(0.0);`);
+  const next: string[] = [];
+  for (let l = 0; l < LA; l++) next.push(`  var nextA_${l} = vec4<f32>(0.0);`);
+  for (let l = 0; l < LB; l++) next.push(`  var nextB_${l} = vec4<f32>(0.0);`);
+  // The l-th staging vec4 of a thread is t = tid + l·WG; the bound check is dropped where it always holds.
+  const staged = (l: number, count: number, body: string): string => {
+    const t = l === 0 ? 'tid' : `tid + ${l * WG}u`;
+    return (l + 1) * WG <= count ? `    { let t = ${t}; ${body} }` : `    { let t = ${t}; if (t < ${count}u) { ${body} } }`;
+  };
+  const load: string[] = [];
+  const store: string[] = [];
+  for (let l = 0; l < LA; l++) {
+    load.push(staged(l, aVecs, `nextA_${l} = loadTileA(t, baseA, m0, k0, kEnd);`));
+    store.push(staged(l, aVecs, `storeTileA(t, nextA_${l});`));
+  }
+  for (let l = 0; l < LB; l++) {
+    load.push(staged(l, bVecs, `nextB_${l} = loadTileB(t, baseB, k0, n0, kEnd);`));
+    store.push(staged(l, bVecs, `storeTileB(t, nextB_${l});`));
+  }
+  const inner: string[] = [];
+  for (let g = 0; g < G; g++) inner.push(`      let a_${g} = As[rowA${g === 0 ? '' : ` + ${g * WGY}u`}];`);
+  for (let h = 0; h < H; h++) inner.push(`      let b_${h} = Bs[rowB${h === 0 ? '' : ` + ${h * WGX}u`}];`);
+  const comps = ['x', 'y', 'z', 'w'];
+  for (let g = 0; g < G; g++) {
+    for (let q = 0; q < 4; q++) {
+      const row = g * 4 + q;
+      for (let h = 0; h < H; h++) {
+        const i = row * H + h;
+        inner.push(`      acc_${i} = fma(vec4<f32>(a_${g}.${comps[q]}), b_${h}, acc_${i});`);
+      }
+    }
+  }
+  const epilogue: string[] = [];
+  for (let row = 0; row < TM; row++) {
+    const g = Math.floor(row / 4);
+    epilogue.push(`  {`);
+    epilogue.push(`    let r = m0 + (ty + ${g * WGY}u) * 4u + ${row % 4}u;`);
+    epilogue.push(`    if (r < params.M) {`);
+    for (let h = 0; h < H; h++) {
+      epilogue.push(`      writeRow4(r, n0 + (tx + ${h * WGX}u) * 4u, acc_${row * H + h}, baseC, baseD, sym, partial, betaZero);`);
+    }
+    epilogue.push(`    }`);
+    epilogue.push(`  }`);
+  }
+  const snippets: GemmSnippets = {
+    ACC_DECL: acc.join('\n'),
+    NEXT_DECL: next.join('\n'),
+    LOAD_NEXT: load.join('\n'),
+    STORE_NEXT: store.join('\n'),
+    INNER: inner.join('\n'),
+    EPILOGUE: epilogue.join('\n'),
+  };
+  snippetCache.set(key, snippets);
+  return snippets;
+}
+
 export class GemmEngine {
   constructor(
     private readonly runtime: GpuRuntime,
@@ -299,6 +375,7 @@ export class GemmEngine {
         TRANS_B: p.transB,
         VEC_A: vecA,
         VEC_B: vecB,
+        ...gemmSnippets(cfg),
       },
       resources,
       loaders: ['A', 'B'],
