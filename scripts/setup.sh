@@ -13,53 +13,29 @@ if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.mod
   pnpm install --frozen-lockfile >&2
 fi
 
-# ---- data sets (nladmm CLI) ---------------------------------------------------------------------------------
-# `nladmm train --preset fashion-mnist` reads Debian's dataset-fashion-mnist from /usr/share/datasets/fashion-mnist.
-# Installed as root (CI, fresh Debian 12) with one `apt-get update`; elsewhere a hint is printed. Never fatal: the
-# tests do not need it, and the CLI names the missing files itself.
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing dataset-fashion-mnist (Debian)" >&2
-    if ! { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dataset-fashion-mnist >&2; }; then
-      echo "setup: could not install dataset-fashion-mnist; the fashion-mnist preset will not find its data" >&2
-    fi
-  else
-    echo "setup: /usr/share/datasets/fashion-mnist is missing: install it with 'sudo apt-get install dataset-fashion-mnist'" >&2
-  fi
-fi
-# ---- end of data sets ---------------------------------------------------------------------------------------
-
-# ---- browser tests and web demo (test/browser, packages/web-demo) ----------------------------------------------
-# The headless WebGPU tests drive Debian's Chromium (WebGPU on its bundled SwiftShader Vulkan driver) through
-# puppeteer-core. Installed as root (CI, fresh Debian 12) when /usr/bin/chromium (or $CHROMIUM_PATH) is missing;
-# elsewhere a hint is printed and the browser tests fail fast saying Chromium was not found.
+# ---- Debian packages ---------------------------------------------------------------------------------------------
+# - dataset-fashion-mnist: `nladmm train --preset fashion-mnist` and the web demo's subset read
+#   /usr/share/datasets/fashion-mnist (the CLI names missing files itself; the tests do not need it).
+# - chromium: the browser tests drive it through puppeteer-core (test/browser), and Dawn runs the WebGPU tests on
+#   the SwiftShader Vulkan driver it ships (/usr/lib/chromium/vk_swiftshader_icd.json, from chromium-common).
+# - libvulkan1: the Vulkan loader Dawn opens.
+# Missing ones are installed as root (CI: a fresh Debian 12) with one `apt-get update`; elsewhere a hint is printed.
 NLADMM_CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
-if [ ! -x "$NLADMM_CHROMIUM" ]; then
+missing=()
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+{ [ -x "$NLADMM_CHROMIUM" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; } || missing+=(chromium)
+{ ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || ls /usr/lib/*/libvulkan.so.1 >/dev/null 2>&1; } || missing+=(libvulkan1)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing chromium (Debian) for the browser tests" >&2
-    if ! { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2; }; then
-      echo "setup: could not install chromium; the browser tests (test/browser) will fail" >&2
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    if ! { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; }; then
+      echo "setup: could not install ${missing[*]}; the tests that need them will say what is missing" >&2
     fi
   else
-    echo "setup: $NLADMM_CHROMIUM is missing: install it with 'sudo apt-get install chromium' (or set CHROMIUM_PATH)" >&2
+    echo "setup: missing Debian packages: install them with 'sudo apt-get install ${missing[*]}'" >&2
   fi
 fi
-# ---- end of browser tests and web demo --------------------------------------------------------------------------
 
-# ---- WebGPU backend (packages/webgpu-backend, test/webgpu-*.test.ts, scripts/bench-webgpu.ts) --------------------
-# Dawn (the `webgpu` package) runs the tests on SwiftShader's Vulkan driver, which Debian's chromium package ships
-# (/usr/lib/chromium/vk_swiftshader_icd.json), through the Vulkan loader libvulkan1. Installed as root (CI, fresh
-# Debian 12) when either is missing; elsewhere a hint is printed. Then the WGSL sources of shaders/ are embedded
-# into packages/webgpu-backend/src/shaders.generated.ts (git-ignored; rewritten only when a shader changed).
-if [ ! -f /usr/lib/chromium/vk_swiftshader_icd.json ] || ! { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || ls /usr/lib/*/libvulkan.so.1 >/dev/null 2>&1; }; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing chromium (SwiftShader) and libvulkan1 for the WebGPU tests" >&2
-    if ! { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium libvulkan1 >&2; }; then
-      echo "setup: could not install chromium and libvulkan1; the WebGPU tests will find no adapter" >&2
-    fi
-  else
-    echo "setup: SwiftShader's Vulkan driver or libvulkan1 is missing: install them with 'sudo apt-get install chromium libvulkan1'" >&2
-  fi
-fi
+# The WGSL sources of shaders/ embedded into packages/webgpu-backend/src/shaders.generated.ts (git-ignored;
+# rewritten only when a shader changed).
 node scripts/embed-shaders.mjs
-# ---- end of WebGPU backend ----------------------------------------------------------------------------------------
