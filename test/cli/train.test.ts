@@ -86,7 +86,7 @@ describe('train → eval → predict → plot on a small regression task (teache
     expect(plotted.code).toBe(0);
     for (const plots of [join(dir, 'run', 'plots'), join(dir, 'charts')]) {
       const names = await entries(plots);
-      expect(names).toEqual(['gradient.png', 'gradient.svg', 'lagrangian.png', 'lagrangian.svg', 'loss.png', 'loss.svg', 'residuals.png', 'residuals.svg']);
+      expect(names).toEqual(['gradient.png', 'gradient.svg', 'lagrangian.png', 'lagrangian.svg', 'loss.png', 'loss.svg', 'rate.png', 'rate.svg', 'residuals.png', 'residuals.svg']);
       for (const name of names.filter((n) => n.endsWith('.svg'))) {
         const svg = await readFile(join(plots, name), 'utf8');
         const { root, elements } = checkWellFormedXml(svg);

@@ -10,6 +10,7 @@ import { trainCommand } from './commands/train.ts';
 import { evalCommand, predictCommand } from './commands/evaluate.ts';
 import { plotCommand } from './commands/plot.ts';
 import { infoCommand } from './commands/info.ts';
+import { theoryCommand } from './commands/theory.ts';
 import { suggest } from './args.ts';
 
 export const MAIN_HELP = `nladmm ${VERSION}: train neural networks with the nonlinearly constrained ADMM of Zeng, Lin & Yao
@@ -21,6 +22,7 @@ Commands:
   eval      loss and accuracy of a saved model on a data set
   predict   write a model's predictions (CSV or .npy)
   plot      charts of a run's metrics (SVG and PNG)
+  theory    check the hypotheses (42)-(47) of Theorem 3 for a configuration; --suggest β and λ
   info      backends, activations, presets, data sets, versions
 
 Run 'nladmm <command> --help' for the options of a command.
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, (argv: readonly string[], ctx: CliContext) => Pro
   eval: evalCommand,
   predict: predictCommand,
   plot: plotCommand,
+  theory: theoryCommand,
   info: infoCommand,
 };
 

@@ -32,7 +32,7 @@ export const DATA_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
-  { name: 'preset', type: 'string', group: RUN, placeholder: 'NAME', choices: ['fashion-mnist', 'paper-square', 'paper-product'], description: 'start from a preset (flags override it)', defaultText: 'fashion-mnist when no --dataset is given' },
+  { name: 'preset', type: 'string', group: RUN, placeholder: 'NAME', choices: ['fashion-mnist', 'paper-square', 'paper-product', 'theory'], description: 'start from a preset (flags override it)', defaultText: 'fashion-mnist when no --dataset is given' },
   { name: 'config', type: 'string', group: RUN, placeholder: 'FILE.json', cliOnly: true, description: 'read options from a JSON file (keys are option names; flags override it)' },
   { name: 'resume', type: 'string', group: RUN, placeholder: 'RUN_DIR', cliOnly: true, description: 'continue the run in RUN_DIR from its checkpoint (only stopping and output options may change)' },
   { name: 'out', type: 'string', group: RUN, placeholder: 'DIR', description: 'run directory (must not exist or be empty)', defaultText: 'runs/<timestamp>-<name>' },
@@ -48,6 +48,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'activation', type: 'string', group: MODEL, placeholder: 'NAME|FILE', description: 'hidden activation: sigmoid, tanh, atan, or a plugin .mjs file', defaultText: 'sigmoid' },
   { name: 'beta', type: 'numbers', group: MODEL, placeholder: 'B|B1,…,BN', description: 'penalty β, one value or one per layer', defaultText: '1' },
   { name: 'lambda', type: 'number', group: MODEL, placeholder: 'L', description: 'weight decay λ > 0 of (5)', defaultText: '1e-4' },
+  { name: 'theory-parameters', type: 'boolean', group: MODEL, description: 'replace --beta and --lambda by the smallest values meeting (42)-(45) of Theorem 3 for the data and W^0 (see nladmm theory --suggest)', defaultText: 'false' },
   { name: 'bias', type: 'boolean', group: MODEL, description: 'biases in every layer (--no-bias to drop them)', defaultText: 'true' },
   { name: 'step-rule', type: 'string', group: MODEL, placeholder: 'RULE', choices: ['paper', 'authors'], description: "proximal step rule: the paper's (22) or the authors' code's", defaultText: 'paper' },
   { name: 'init', type: 'string', group: MODEL, placeholder: 'SCHEME', choices: ['msra', 'xavier', 'lecun'], description: 'weight initialisation', defaultText: 'msra' },
@@ -85,6 +86,7 @@ export interface TrainSettings {
   readonly activation: string;
   readonly beta: number | number[];
   readonly lambda: number;
+  readonly theoryParameters: boolean;
   readonly bias: boolean;
   readonly stepRule: 'paper' | 'authors';
   readonly init: 'msra' | 'xavier' | 'lecun';
@@ -113,6 +115,7 @@ export const DEFAULTS: ParsedOptions = {
   activation: 'sigmoid',
   beta: [1],
   lambda: 1e-4,
+  'theory-parameters': false,
   bias: true,
   'step-rule': 'paper',
   init: 'msra',
@@ -180,6 +183,22 @@ export const PRESETS: Readonly<Record<string, ParsedOptions>> = {
     'step-rule': 'authors',
     iterations: 30,
     'checkpoint-every': 10,
+  },
+  // Theorem 3 in practice: a tiny teacher task trained with the smallest β and λ meeting (42)-(45), computed at
+  // the start of the run from the data and W^0 (recorded in config.json).
+  theory: {
+    dataset: 'teacher',
+    'n-train': 8,
+    'n-test': 0,
+    layers: [2, 3, 1],
+    activation: 'sigmoid',
+    bias: false,
+    'theory-parameters': true,
+    'step-rule': 'paper',
+    init: 'xavier',
+    seed: 1,
+    iterations: 200,
+    'checkpoint-every': 50,
   },
 };
 
@@ -275,6 +294,7 @@ export function toSettings(o: ParsedOptions): TrainSettings {
     activation: o.activation as string,
     beta: beta.length === 1 ? beta[0] : beta,
     lambda: o.lambda as number,
+    theoryParameters: o['theory-parameters'] === true,
     bias: o.bias as boolean,
     stepRule: o['step-rule'] as TrainSettings['stepRule'],
     init: o.init as TrainSettings['init'],

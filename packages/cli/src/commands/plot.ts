@@ -17,7 +17,9 @@ export const PLOT_OPTIONS: readonly OptionSpec[] = [
 export const PLOT_HELP = `Usage: nladmm plot RUN_DIR|metrics.jsonl [options]
 
 Draws the charts of a run: lagrangian (𝓛(Q^k) and the objective), gradient (‖∇𝓛(Q^k)‖ and the root of its
-running mean (1/K)Σ‖∇𝓛‖², log-log, with an O(1/√K) guide), residuals (per layer), loss (train/test) and
+running mean (1/K)Σ‖∇𝓛‖², log-log, with an O(1/√K) guide), rate (the running mean (1/K)Σ‖∇𝓛‖² and the
+running minimum min_{k≤K}‖∇𝓛‖², log-log, with their fitted tail slopes and an O(1/K) guide: Theorem 1(c)
+predicts a running-mean slope ≤ −1), residuals (per layer), loss (train/test) and
 accuracy (train/test, for classes). Each as .svg and .png.
 
 Examples:

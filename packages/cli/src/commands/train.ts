@@ -18,19 +18,21 @@ import {
   type TrainerCheckpoint,
   type TrainingProgress,
   type TrainResult,
-  stepRuleByName,
+  type ParameterSuggestion,
+  rateDiagnostics,
 } from '@nladmm/core';
 import { type OptionValue, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
-import { isPluginPath, resolveActivation } from '../activations.ts';
+import { isPluginPath } from '../activations.ts';
 import { createBackend } from '../backends.ts';
 import type { CliContext } from '../context.ts';
-import { type LoadedData, loadTrainingData } from '../data/datasets.ts';
+import type { LoadedData } from '../data/datasets.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { duration, percent, sci } from '../format.ts';
 import { syncDirectory, writeFileAtomic } from '../io/atomic.ts';
-import { type ModelInfo, decodeCheckpoint, encodeCheckpoint, encodeModel, readInitWeights } from '../io/model.ts';
+import { type ModelInfo, decodeCheckpoint, encodeCheckpoint, encodeModel } from '../io/model.ts';
 import { parseMetrics, writePlots } from '../plot/charts.ts';
 import { Progress } from '../progress.ts';
+import { loadRunInputs } from '../runInputs.ts';
 import {
   DEFAULTS,
   RESUMABLE,
@@ -198,33 +200,12 @@ interface Prepared {
   readonly trainer: Trainer;
   readonly info: Omit<ModelInfo, 'iteration'>;
   readonly config: AdmmConfig;
+  readonly suggestion?: ParameterSuggestion;
 }
 
 /** Everything up to a ready Trainer: every input is checked here, before anything is written. */
-async function prepare(settings: TrainSettings): Promise<Prepared> {
-  const { activation, plugin } = await resolveActivation(settings.activation);
-  const data = await loadTrainingData(settings, activation);
-  const outputs = data.targets.kind === 'onehot' ? data.targets.classes : data.targets.outputs;
-  const layers = settings.layers;
-  if (!layers) {
-    throw new UsageError(`--layers is required: the data has ${data.features} features and ${outputs} outputs, e.g. --layers ${data.features},64,64,${outputs}`);
-  }
-  if (layers[0] !== data.features) throw new UsageError(`--layers ${layers.join(',')} does not fit the data: d_0 = ${layers[0]} but the data has ${data.features} features`);
-  if (layers[layers.length - 1] !== outputs) {
-    throw new UsageError(`--layers ${layers.join(',')} does not fit the data: d_N = ${layers[layers.length - 1]} but the targets have ${outputs} ${data.targets.kind === 'onehot' ? 'classes' : 'outputs'}`);
-  }
-  const init = settings.initWeights
-    ? { weights: await readInitWeights(settings.initWeights, layers, settings.bias) }
-    : { scheme: settings.init, seed: settings.seed, scale: settings.initScale, mode: settings.initMode };
-  const config: AdmmConfig = {
-    layers,
-    activation,
-    beta: settings.beta,
-    lambda: settings.lambda,
-    bias: settings.bias,
-    stepRule: stepRuleByName(settings.stepRule),
-    init,
-  };
+async function prepare(input: TrainSettings): Promise<Prepared> {
+  const { settings, activation, plugin, data, layers, config, suggestion } = await loadRunInputs(input);
   const backend = await createBackend(settings.backend, settings.precision);
   let trainer: Trainer;
   try {
@@ -244,7 +225,7 @@ async function prepare(settings: TrainSettings): Promise<Prepared> {
     targets: data.targets,
     options: settingsToOptions(settings),
   };
-  return { settings, data, backend, trainer, info, config };
+  return { settings, data, backend, trainer, info, config, ...(suggestion ? { suggestion } : {}) };
 }
 
 /** Reads a run directory's options and checks that the flags only change what may change. */
@@ -341,6 +322,17 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
         backend: backend.describe(),
         data: data.description,
         ...(info.activationPlugin ? { activationPlugin: info.activationPlugin } : {}),
+        ...(p.suggestion
+          ? {
+              theoryParameters: {
+                betas: p.suggestion.betas,
+                lambda: p.suggestion.lambda,
+                astronomical: p.suggestion.astronomical,
+                unattainable: p.suggestion.unattainable,
+                failing: p.suggestion.report.failing,
+              },
+            }
+          : {}),
       },
       options: settingsToOptions(settings),
     };
@@ -361,6 +353,10 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
       `network ${info.layers.join('-')} ${info.activation}, β = ${betaText}, λ = ${lambdaText}, step rule ${settings.stepRule}, ${settings.initWeights ? `init from ${settings.initWeights}` : `init ${settings.init}×${settings.initScale} ${settings.initMode} (seed ${settings.seed})`}; backend ${backend.describe()}`,
     );
     progress.message(`run directory ${runDir}`);
+    if (p.suggestion) {
+      const unmet = p.suggestion.unattainable;
+      progress.message(`β and λ from Theorem 3 ((42)-(45) hold)${unmet.length > 0 ? `; ${unmet.join(', ')} cannot be met by β, λ here` : '; all of (42)-(47) hold'}`);
+    }
   }
 
   const writeCheckpoint = async (): Promise<void> => {
@@ -446,6 +442,8 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
   if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
   if (final.testLoss !== undefined) parts.push(`test loss ${sci(final.testLoss)}`);
   lines.push(parts.join('  '));
+  const rate = await rateLine(metricsPath);
+  if (rate) lines.push(rate);
   lines.push(`run directory: ${runDir}`);
   const outputs = info.layers[info.layers.length - 1];
   if (final.testAccuracy !== undefined) lines.push(`test accuracy: ${percent(final.testAccuracy)}`);
@@ -462,6 +460,19 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
 
 function perIteration(ms: number): string {
   return ms < 1000 ? `${ms.toPrecision(3)} ms/iteration` : `${(ms / 1000).toFixed(2)} s/iteration`;
+}
+
+/** One line on the fitted log-log slope of the running mean (1/K)Σ‖∇𝓛‖² over the tail of the logged run. */
+async function rateLine(metricsPath: string): Promise<string | undefined> {
+  try {
+    const records = parseMetrics(await readFile(metricsPath, 'utf8'), metricsPath);
+    const samples = records.filter((r) => r.iteration >= 1 && typeof r.gradNorm === 'number').map((r) => ({ k: r.iteration, gradNorm: r.gradNorm as number }));
+    if (samples.length < 2) return undefined;
+    const { meanFit, verdict } = rateDiagnostics(samples);
+    return `rate: running mean (1/K)Σ‖∇𝓛‖² fitted over k = ${meanFit.fromK}…${meanFit.toK}: ${verdict}`;
+  } catch {
+    return undefined;
+  }
 }
 
 async function writePlotsQuietly(metricsPath: string, runDir: string, warn?: (text: string) => void): Promise<void> {

@@ -2,6 +2,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.ts';
+import { rateDiagnostics } from '@nladmm/core';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { type ChartSpec, PALETTE, type Series, chartScene } from './chart.ts';
 import { encodePng } from './png.ts';
@@ -92,6 +93,8 @@ export function runCharts(records: readonly MetricsRecord[], width: number, heig
     gradSeries.push({ label: 'O(1/√K)', points: [[k0, r0], [last, r0 * Math.sqrt(k0 / last)]], color: '#9ca3af', dash: [6, 6], width: 1.5 });
   }
   charts.push({ name: 'gradient', spec: { ...size, title: 'Gradient norm ‖∇𝓛(Q^k)‖ (log-log)', xLabel: 'iteration k', yLabel: 'norm', xLog: true, yLog: true, series: gradSeries } });
+  const rate = rateChart(records);
+  if (rate) charts.push({ name: 'rate', spec: { ...size, ...rate } });
   const layers = Math.max(0, ...records.map((r) => r.residuals?.length ?? 0));
   charts.push({
     name: 'residuals',
@@ -118,6 +121,42 @@ export function runCharts(records: readonly MetricsRecord[], width: number, heig
     charts.push({ name: 'accuracy', spec: { ...size, title: 'Classification accuracy', xLabel: 'iteration k', yLabel: 'accuracy (%)', yRange: [lo, 100], series: accSeries } });
   }
   return charts;
+}
+
+const slopeText = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(2).replace(/^-(0\.00)$/, '$1').replace('-', '−'));
+
+/**
+ * Theorem 1(c) on a run: the running mean (1/K)Σ‖∇𝓛‖² and the running minimum min_{k≤K}‖∇𝓛‖², log-log, with
+ * their tail slopes (core's rateDiagnostics, the last half of the logged points) and an O(1/K) guide. Undefined
+ * with fewer than two logged iterations k ≥ 1.
+ */
+export function rateChart(records: readonly MetricsRecord[]): Omit<ChartSpec, 'width' | 'height'> | undefined {
+  const seen = new Set<number>();
+  const samples: { k: number; gradNorm: number }[] = [];
+  for (const r of records) {
+    if (r.iteration < 1 || !Number.isInteger(r.iteration) || seen.has(r.iteration) || r.gradNorm === null || !Number.isFinite(r.gradNorm)) continue;
+    seen.add(r.iteration);
+    samples.push({ k: r.iteration, gradNorm: r.gradNorm });
+  }
+  if (samples.length < 2) return undefined;
+  const d = rateDiagnostics(samples);
+  const points = (values: readonly number[]) => values.map((v, i) => [d.k[i], v] as const);
+  const series: Series[] = [
+    { label: `(1/K)Σ‖∇𝓛‖², tail slope ${slopeText(d.meanFit.slope)}`, points: points(d.runningMean), color: PALETTE[0] },
+    { label: `min k≤K ‖∇𝓛‖², tail slope ${slopeText(d.minFit.slope)}`, points: points(d.runningMin), color: PALETTE[1] },
+  ];
+  const k0 = d.k[0];
+  const m0 = d.runningMean[0];
+  const last = d.k[d.k.length - 1];
+  if (m0 > 0 && Number.isFinite(m0) && last > k0) series.push({ label: 'O(1/K)', points: [[k0, m0], [last, (m0 * k0) / last]], color: '#9ca3af', dash: [6, 6], width: 1.5 });
+  return {
+    title: `Rate (Theorem 1(c), log-log): tail slope ${slopeText(d.meanFit.slope)}, k = ${d.meanFit.fromK}…${d.meanFit.toK}`,
+    xLabel: 'iteration K',
+    yLabel: '‖∇𝓛‖²',
+    xLog: true,
+    yLog: true,
+    series,
+  };
 }
 
 export interface PlotOptions {

@@ -1,0 +1,77 @@
+/**
+ * The inputs of a run that `nladmm train` and `nladmm theory` share: the activation, the data and the AdmmConfig
+ * of the settings, checked against each other. With --theory-parameters, β and λ are replaced by the smallest
+ * values meeting (42)-(45) of Theorem 3 for the data and the initial weights (core's suggestParameters).
+ */
+import {
+  type Activation,
+  type AdmmConfig,
+  InvalidProblemError,
+  type ParameterSuggestion,
+  stepRuleByName,
+  suggestParameters,
+  theoryInputFromConfig,
+} from '@nladmm/core';
+import { resolveActivation } from './activations.ts';
+import { type LoadedData, loadTrainingData } from './data/datasets.ts';
+import { CliError, UsageError, messageOf } from './errors.ts';
+import { readInitWeights } from './io/model.ts';
+import type { TrainSettings } from './trainOptions.ts';
+
+export interface RunInputs {
+  /** The settings, with β and λ replaced when --theory-parameters is on. */
+  readonly settings: TrainSettings;
+  readonly activation: Activation;
+  readonly plugin: string | undefined;
+  readonly data: LoadedData;
+  readonly layers: number[];
+  readonly config: AdmmConfig;
+  /** The suggestion used for β and λ (only with --theory-parameters). */
+  readonly suggestion?: ParameterSuggestion;
+}
+
+/** Suggested parameters for a configuration; errors of the theory become CLI errors. */
+export function suggestFor(data: LoadedData, config: AdmmConfig): ParameterSuggestion {
+  try {
+    return suggestParameters(theoryInputFromConfig(data.train, config));
+  } catch (err) {
+    if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
+    throw err;
+  }
+}
+
+/** Loads and checks everything a run needs before a backend exists. */
+export async function loadRunInputs(input: TrainSettings): Promise<RunInputs> {
+  let settings = input;
+  const { activation, plugin } = await resolveActivation(settings.activation);
+  const data = await loadTrainingData(settings, activation);
+  const outputs = data.targets.kind === 'onehot' ? data.targets.classes : data.targets.outputs;
+  const layers = settings.layers;
+  if (!layers) {
+    throw new UsageError(`--layers is required: the data has ${data.features} features and ${outputs} outputs, e.g. --layers ${data.features},64,64,${outputs}`);
+  }
+  if (layers[0] !== data.features) throw new UsageError(`--layers ${layers.join(',')} does not fit the data: d_0 = ${layers[0]} but the data has ${data.features} features`);
+  if (layers[layers.length - 1] !== outputs) {
+    throw new UsageError(`--layers ${layers.join(',')} does not fit the data: d_N = ${layers[layers.length - 1]} but the targets have ${outputs} ${data.targets.kind === 'onehot' ? 'classes' : 'outputs'}`);
+  }
+  const init = settings.initWeights
+    ? { weights: await readInitWeights(settings.initWeights, layers, settings.bias) }
+    : { scheme: settings.init, seed: settings.seed, scale: settings.initScale, mode: settings.initMode };
+  let config: AdmmConfig = {
+    layers,
+    activation,
+    beta: settings.beta,
+    lambda: settings.lambda,
+    bias: settings.bias,
+    stepRule: stepRuleByName(settings.stepRule),
+    init,
+  };
+  let suggestion: ParameterSuggestion | undefined;
+  if (settings.theoryParameters) {
+    suggestion = suggestFor(data, config);
+    const beta = [...suggestion.betas];
+    settings = { ...settings, beta, lambda: suggestion.lambda };
+    config = { ...config, beta, lambda: suggestion.lambda };
+  }
+  return { settings, activation, plugin, data, layers, config, ...(suggestion ? { suggestion } : {}) };
+}
