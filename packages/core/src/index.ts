@@ -12,3 +12,4 @@ export * from './train.ts';
 export * from './tasks.ts';
 export * from './theory.ts';
 export * from './rate.ts';
+export * from './baselines.ts';

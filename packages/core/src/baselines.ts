@@ -1,0 +1,463 @@
+import type { Activation } from './activation.ts';
+import type { Backend, DeviceScalar, Matrix } from './backend.ts';
+import { drawWeights } from './init.ts';
+import { forwardPass, isOneHot, lossAndAccuracy, uploadAugmented } from './metrics.ts';
+import { type HostMatrix, InvalidProblemError, type TrainingData, type WeightInit, hostMatrix, resolveProblem } from './problem.ts';
+import { Rng } from './rng.ts';
+import { authorsStepRule } from './stepRule.ts';
+import { DivergenceError, type StopReason, type TrainOptions, TypedEmitter } from './train.ts';
+
+/**
+ * A backpropagation baseline: the network and initialisation of an {@link AdmmConfig} (without β and the step
+ * rule) plus the optimiser.
+ */
+export interface BackpropConfig {
+  /** Widths d_0, d_1, …, d_N, as for ADMM (N ≥ 2). */
+  readonly layers: readonly number[];
+  /** σ of the hidden layers (the output layer is linear). */
+  readonly activation: Activation;
+  /** λ > 0 of (5). */
+  readonly lambda: number;
+  /** A bias column in every W_i. Default true. */
+  readonly bias?: boolean;
+  readonly init: WeightInit;
+  /** `gd`: full-batch gradient descent; `sgd`: mini-batch stochastic gradient. */
+  readonly optimizer: 'gd' | 'sgd';
+  /** η > 0. */
+  readonly learningRate: number;
+  /** Heavy-ball momentum μ ∈ [0, 1). Default 0.9 for `sgd`, 0 for `gd`. */
+  readonly momentum?: number;
+  /** Mini-batch size b ∈ [1, n] (required for `sgd`; `gd` uses b = n and accepts only that). */
+  readonly batchSize?: number;
+  /** Seed of the per-epoch shuffles (`sgd`). Default 0. */
+  readonly seed?: number;
+}
+
+/** What is measured at an iterate of a {@link BackpropTrainer}, always on the full training data. */
+export interface BackpropProgress {
+  /** Optimiser steps done. */
+  readonly iteration: number;
+  /** Completed passes over the data (fractional for `sgd`; equals `iteration` for `gd`). */
+  readonly epoch: number;
+  /** f(W) = F(W)/n with F the objective (5) with V eliminated: ½n⁻¹‖Φ(X; W) − Y‖² + λ/(2n) Σ‖W_i‖². */
+  readonly objective: number;
+  /** ½ n⁻¹ ‖Φ(X; W) − Y‖², the same definition as ADMM's trainLoss. */
+  readonly trainLoss: number;
+  /** ‖∇f(W)‖ over all W_i (full data). */
+  readonly gradNorm: number;
+  readonly trainAccuracy?: number;
+  readonly testLoss?: number;
+  readonly testAccuracy?: number;
+  /** Wall time of the optimiser steps so far, in ms (metric evaluation excluded). */
+  readonly elapsedMs: number;
+  readonly msPerIteration: number;
+}
+
+export interface BackpropResult {
+  readonly reason: StopReason;
+  readonly iterations: number;
+  readonly final: BackpropProgress;
+}
+
+export interface BackpropEvents {
+  /** The last event of every step (after its `metrics`, when evaluated). */
+  iteration: { readonly iteration: number; readonly evaluated: boolean };
+  metrics: BackpropProgress;
+  stop: BackpropResult;
+}
+
+function invalid(message: string): never {
+  throw new InvalidProblemError(message);
+}
+
+/** The backend buffers of one forward/backward pass over `cols` samples. */
+interface Pass {
+  readonly cols: number;
+  /** Ã_0 … Ã_{N−1}: the augmented input and the augmented hidden activations (bias row of ones kept). */
+  readonly A: Matrix[];
+  /** The leading d_i rows of A_i (the activations themselves); index 0 unused. */
+  readonly Atop: Matrix[];
+  /** Z_1 … Z_{N−1}: pre-activations; index 0 unused. */
+  readonly Z: Matrix[];
+  /** δ_1 … δ_N (δ_N first holds Φ, then Φ − Y); index 0 unused. */
+  readonly D: Matrix[];
+  readonly Y: Matrix;
+}
+
+/**
+ * Gradient-descent baselines for Algorithm 1, computed with the backend's own verbs (no second engine).
+ *
+ * They minimise the function ADMM minimises, (5) with V eliminated,
+ * F(W) = ½‖Φ(X; W) − Y‖² + λ/2 Σ‖W_i‖², scaled per sample: f(W) = F(W)/n, so that the learning rate does not
+ * depend on n. `gd` steps along ∇f on the full data. `sgd` shuffles the sample indices every epoch (core's
+ * {@link Rng}, seeded) and steps along the gradient of the mini-batch objective
+ * f_B(W) = ½ b⁻¹ ‖Φ(X_B; W) − Y_B‖² + λ/(2n) Σ‖W_i‖², whose expectation over the uniformly drawn batch B is f
+ * (an unbiased estimate). An epoch holds ⌊n/b⌋ steps; the samples left over by a shuffle wait for the next one.
+ * Both use heavy-ball momentum v ← μ v + ∇, W ← W − η v.
+ *
+ * Backpropagation: Z_i = W_i Ã_{i−1}, A_i = σ(Z_i) for i < N, Φ = W_N Ã_{N−1}; δ_N = (Φ − Y)/b;
+ * ∂W_i = δ_i Ã_{i−1}ᵀ + (λ/n) W_i; δ_{i−1} = (W̄_iᵀ δ_i) ⊙ σ′(Z_{i−1}), with W̄_i the view of W_i without its bias
+ * column and the Hadamard product by σ′ done by `multiplierStep` with β = 0.
+ */
+export class BackpropTrainer {
+  readonly events = new TypedEmitter<BackpropEvents>();
+  readonly depth: number;
+  readonly samples: number;
+  readonly batchSize: number;
+  readonly momentum: number;
+  /** W_1 … W_N (index 0 unused), with their bias columns when biases are on. */
+  private readonly W: Matrix[] = [];
+  private readonly Wbar: Matrix[] = [];
+  private readonly G: Matrix[] = [];
+  private readonly vel: Matrix[] = [];
+  private readonly full: Pass;
+  private readonly batch?: Pass;
+  private readonly test?: { x: Matrix; y: HostMatrix; oneHot: boolean };
+  private readonly trainOneHot: boolean;
+  private readonly probe: DeviceScalar;
+  private readonly rng: Rng;
+  private order: Int32Array;
+  private cursor = 0;
+  private stepsDone = 0;
+  private elapsedMs = 0;
+  private disposed = false;
+
+  private constructor(
+    readonly device: Backend,
+    private readonly data: TrainingData,
+    readonly config: BackpropConfig & { readonly bias: boolean },
+    weights: readonly HostMatrix[],
+    batchSize: number,
+    momentum: number,
+    seed: number,
+  ) {
+    const b = device;
+    const { layers, bias } = config;
+    const extra = bias ? 1 : 0;
+    this.depth = layers.length - 1;
+    this.samples = data.x.cols;
+    this.batchSize = batchSize;
+    this.momentum = momentum;
+    this.rng = new Rng(seed);
+    this.order = Int32Array.from({ length: this.samples }, (_, k) => k);
+    this.cursor = this.samples; // shuffle before the first mini-batch
+    this.W.push(undefined as never);
+    this.Wbar.push(undefined as never);
+    this.G.push(undefined as never);
+    this.vel.push(undefined as never);
+    for (let i = 1; i <= this.depth; i++) {
+      const cols = layers[i - 1] + extra;
+      const w = b.alloc(layers[i], cols);
+      const given = weights[i - 1];
+      if (given.cols === cols) {
+        b.upload(w, given.data);
+      } else {
+        // Given without a bias column: biases start at zero.
+        const padded = new Float64Array(layers[i] * cols);
+        for (let r = 0; r < layers[i]; r++) padded.set(given.data.subarray(r * given.cols, (r + 1) * given.cols), r * cols);
+        b.upload(w, padded);
+      }
+      this.W.push(w);
+      this.Wbar.push(bias ? b.view(w, layers[i], layers[i - 1]) : w);
+      this.G.push(b.alloc(layers[i], cols));
+      this.vel.push(momentum > 0 ? b.alloc(layers[i], cols) : (undefined as never));
+    }
+    this.full = this.allocPass(this.samples);
+    b.upload(this.full.A[0], augmentedHost(data.x, bias));
+    b.upload(this.full.Y, data.y.data);
+    if (batchSize < this.samples) this.batch = this.allocPass(batchSize);
+    this.trainOneHot = isOneHot(data.y);
+    if (data.xTest && data.yTest) {
+      this.test = { x: uploadAugmented(b, data.xTest, bias), y: data.yTest, oneHot: isOneHot(data.yTest) };
+    }
+    this.probe = b.scalar(0);
+  }
+
+  /** Validates everything (throwing {@link InvalidProblemError} before any work), prepares σ and uploads. */
+  static async create(backend: Backend, data: TrainingData, config: BackpropConfig): Promise<BackpropTrainer> {
+    // The network, data and initialisation checks are ADMM's; β and the step rule play no part here.
+    const resolved = resolveProblem(data, { ...config, beta: 1, stepRule: authorsStepRule });
+    const n = data.x.cols;
+    const { optimizer, learningRate } = config;
+    if (optimizer !== 'gd' && optimizer !== 'sgd') invalid(`optimizer must be 'gd' or 'sgd', got '${String(optimizer)}'`);
+    if (!(typeof learningRate === 'number' && Number.isFinite(learningRate) && learningRate > 0)) {
+      invalid(`learningRate must be a finite number > 0, got ${learningRate}`);
+    }
+    const momentum = config.momentum ?? (optimizer === 'sgd' ? 0.9 : 0);
+    if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) invalid(`momentum must be a number in [0, 1), got ${momentum}`);
+    let batchSize: number;
+    if (optimizer === 'sgd') {
+      if (config.batchSize === undefined) invalid(`optimizer 'sgd' needs a batchSize (an integer in [1, ${n}])`);
+      batchSize = config.batchSize;
+    } else {
+      batchSize = config.batchSize ?? n;
+      if (batchSize !== n) invalid(`optimizer 'gd' uses the full batch (n = ${n}); got batchSize ${config.batchSize}`);
+    }
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > n) {
+      invalid(`batchSize must be an integer in [1, n] = [1, ${n}], got ${batchSize}`);
+    }
+    const seed = config.seed ?? 0;
+    if (!Number.isInteger(seed)) invalid(`seed must be an integer, got ${seed}`);
+    const init = resolved.init;
+    const weights = 'weights' in init
+      ? init.weights
+      : drawWeights(resolved.layers, { scheme: init.scheme, seed: init.seed, scale: init.scale, mode: init.mode, bias: resolved.bias });
+    await backend.prepareActivation(config.activation);
+    return new BackpropTrainer(backend, data, { ...config, bias: resolved.bias }, weights, batchSize, momentum, seed);
+  }
+
+  /** Optimiser steps done so far. */
+  get iteration(): number {
+    return this.stepsDone;
+  }
+
+  private allocPass(cols: number): Pass {
+    const b = this.device;
+    const { layers, bias } = this.config;
+    const extra = bias ? 1 : 0;
+    const A: Matrix[] = [];
+    const Atop: Matrix[] = [undefined as never];
+    const Z: Matrix[] = [undefined as never];
+    const D: Matrix[] = [undefined as never];
+    A.push(b.alloc(layers[0] + extra, cols));
+    for (let i = 1; i < this.depth; i++) {
+      const a = b.alloc(layers[i] + extra, cols);
+      if (bias) b.fill(a, 1); // the bias row stays 1; the activations overwrite the rows above it
+      A.push(a);
+      Atop.push(bias ? b.view(a, layers[i], cols) : a);
+      Z.push(b.alloc(layers[i], cols));
+    }
+    for (let i = 1; i <= this.depth; i++) D.push(b.alloc(layers[i], cols));
+    return { cols, A, Atop, Z, D, Y: b.alloc(layers[this.depth], cols) };
+  }
+
+  private freePass(p: Pass): void {
+    const b = this.device;
+    for (const m of p.A) b.free(m);
+    for (let i = 1; i < this.depth; i++) b.free(p.Z[i]);
+    for (let i = 1; i <= this.depth; i++) b.free(p.D[i]);
+    b.free(p.Y);
+  }
+
+  /** Forward pass on `p`: Z_i, A_i and Φ (in δ_N). */
+  private forward(p: Pass): void {
+    const b = this.device;
+    const N = this.depth;
+    for (let i = 1; i < N; i++) {
+      b.gemm(1, this.W[i], false, p.A[i - 1], false, 0, p.Z[i]);
+      b.activate(this.config.activation, p.Z[i], p.Atop[i]);
+    }
+    b.gemm(1, this.W[N], false, p.A[N - 1], false, 0, p.D[N]);
+  }
+
+  /** Backward pass after {@link forward}: G_i ← ∇ of ½ b⁻¹‖Φ − Y‖² + λ/(2n) Σ‖W_i‖² (b = p.cols). */
+  private backward(p: Pass): void {
+    const b = this.device;
+    const N = this.depth;
+    const decay = this.config.lambda / this.samples;
+    b.axpby(-1, p.Y, 1, p.D[N]); // Φ − Y; the 1/b of δ_N is folded into the gemm below
+    for (let i = N; i >= 1; i--) {
+      b.copy(this.W[i], this.G[i]);
+      b.gemm(1 / p.cols, p.D[i], false, p.A[i - 1], true, decay, this.G[i]);
+      if (i >= 2) {
+        b.gemm(1, this.Wbar[i], true, p.D[i], false, 0, p.D[i - 1]);
+        // (t + 0 · (σ(Z) − t)) ⊙ σ′(Z) = t ⊙ σ′(Z)
+        b.multiplierStep(this.config.activation, p.Z[i - 1], p.D[i - 1], p.D[i - 1], 0, true, p.D[i - 1]);
+      }
+    }
+  }
+
+  /** Loads the next mini-batch into the batch pass (reshuffling when the epoch is exhausted). */
+  private loadBatch(p: Pass): void {
+    const n = this.samples;
+    const bs = p.cols;
+    if (this.cursor + bs > n) {
+      for (let k = n - 1; k > 0; k--) {
+        const j = Math.floor(this.rng.uniform() * (k + 1));
+        const t = this.order[k];
+        this.order[k] = this.order[j];
+        this.order[j] = t;
+      }
+      this.cursor = 0;
+    }
+    const { x, y } = this.data;
+    const extra = this.config.bias ? 1 : 0;
+    const xb = new Float64Array((x.rows + extra) * bs);
+    const yb = new Float64Array(y.rows * bs);
+    for (let c = 0; c < bs; c++) {
+      const s = this.order[this.cursor + c];
+      for (let r = 0; r < x.rows; r++) xb[r * bs + c] = x.data[r * n + s];
+      for (let r = 0; r < y.rows; r++) yb[r * bs + c] = y.data[r * n + s];
+    }
+    if (extra) xb.fill(1, x.rows * bs);
+    this.cursor += bs;
+    this.device.upload(p.A[0], xb);
+    this.device.upload(p.Y, yb);
+  }
+
+  /** One optimiser step. */
+  async step(): Promise<void> {
+    this.assertLive();
+    const b = this.device;
+    const p = this.batch ?? this.full;
+    if (this.batch) this.loadBatch(this.batch);
+    this.forward(p);
+    this.backward(p);
+    const eta = this.config.learningRate;
+    for (let i = 1; i <= this.depth; i++) {
+      if (this.momentum > 0) {
+        b.axpby(1, this.G[i], this.momentum, this.vel[i]);
+        b.axpby(-eta, this.vel[i], 1, this.W[i]);
+      } else {
+        b.axpby(-eta, this.G[i], 1, this.W[i]);
+      }
+    }
+    this.stepsDone++;
+    await b.sync();
+  }
+
+  /** ∇f(W) on the full training data (host copies, same shapes as the weights). */
+  async gradient(): Promise<HostMatrix[]> {
+    this.assertLive();
+    this.forward(this.full);
+    this.backward(this.full);
+    return this.download(this.G);
+  }
+
+  /** The current weights W_1…W_N (with their bias columns when biases are on). */
+  async weights(): Promise<HostMatrix[]> {
+    this.assertLive();
+    return this.download(this.W);
+  }
+
+  private async download(ms: readonly Matrix[]): Promise<HostMatrix[]> {
+    const out: HostMatrix[] = [];
+    for (let i = 1; i <= this.depth; i++) out.push(hostMatrix(ms[i].rows, ms[i].cols, await this.device.download(ms[i])));
+    return out;
+  }
+
+  private async read(fill: (out: DeviceScalar) => void): Promise<number> {
+    fill(this.probe);
+    return this.device.readScalar(this.probe);
+  }
+
+  /** The metrics at the current weights, on the full data. */
+  async evaluate(): Promise<BackpropProgress> {
+    this.assertLive();
+    const b = this.device;
+    const p = this.full;
+    const N = this.depth;
+    this.forward(p);
+    const train = lossAndAccuracy(await b.download(p.D[N]), this.data.y, this.trainOneHot);
+    this.backward(p);
+    let weightSq = 0;
+    let gradSq = 0;
+    for (let i = 1; i <= N; i++) {
+      weightSq += await this.read((o) => b.sumSquares(o, this.W[i]));
+      gradSq += await this.read((o) => b.sumSquares(o, this.G[i]));
+    }
+    let test: { loss: number; accuracy?: number } | undefined;
+    if (this.test) {
+      const out = forwardPass(b, this.W.slice(1), this.config.activation, this.config.bias, this.test.x);
+      try {
+        test = lossAndAccuracy(await b.download(out), this.test.y, this.test.oneHot);
+      } finally {
+        b.free(out);
+      }
+    }
+    const k = this.stepsDone;
+    return {
+      iteration: k,
+      epoch: (k * this.batchSize) / this.samples,
+      objective: train.loss + (this.config.lambda / (2 * this.samples)) * weightSq,
+      trainLoss: train.loss,
+      gradNorm: Math.sqrt(gradSq),
+      ...(train.accuracy !== undefined ? { trainAccuracy: train.accuracy } : {}),
+      ...(test ? { testLoss: test.loss } : {}),
+      ...(test?.accuracy !== undefined ? { testAccuracy: test.accuracy } : {}),
+      elapsedMs: this.elapsedMs,
+      msPerIteration: k > 0 ? this.elapsedMs / k : NaN,
+    };
+  }
+
+  /** Throws {@link DivergenceError} naming the first W_i that holds a NaN or ±Infinity. */
+  private async assertFinite(iteration: number): Promise<void> {
+    for (let i = 1; i <= this.depth; i++) {
+      const sq = await this.read((o) => this.device.sumSquares(o, this.W[i]));
+      if (!Number.isFinite(sq)) throw new DivergenceError(iteration, 'W', i);
+    }
+  }
+
+  /**
+   * Steps until a stop condition holds (an iteration is one optimiser step); emits `metrics` every m-th step
+   * (and at the first and the last) and `stop` at the end. May be called again to continue.
+   */
+  async run(options: TrainOptions): Promise<BackpropResult> {
+    this.assertLive();
+    const every = options.metricsEvery ?? 1;
+    if (!Number.isInteger(options.maxIterations) || options.maxIterations < 0) {
+      throw new RangeError(`maxIterations must be an integer ≥ 0, got ${options.maxIterations}`);
+    }
+    if (!Number.isInteger(every) || every < 1) throw new RangeError(`metricsEvery must be an integer ≥ 1, got ${every}`);
+    const startedAt = this.elapsedMs;
+    let reason: StopReason = 'iterations';
+    let latest: BackpropProgress | undefined;
+    while (this.stepsDone < options.maxIterations) {
+      if (options.signal?.aborted) {
+        reason = 'cancelled';
+        break;
+      }
+      if (options.timeLimitMs !== undefined && this.elapsedMs - startedAt >= options.timeLimitMs) {
+        reason = 'time';
+        break;
+      }
+      const k = this.stepsDone + 1;
+      const evaluate = k % every === 0 || k === 1 || k === options.maxIterations;
+      const t0 = performance.now();
+      await this.step();
+      this.elapsedMs += performance.now() - t0;
+      if (evaluate) {
+        latest = await this.evaluate();
+        if (![latest.objective, latest.gradNorm].every(Number.isFinite)) await this.assertFinite(k);
+        await this.events.emit('metrics', latest);
+      }
+      await this.events.emit('iteration', { iteration: k, evaluated: evaluate });
+      if (evaluate && options.gradTolerance !== undefined && latest!.gradNorm <= options.gradTolerance) {
+        reason = 'tolerance';
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (!latest || latest.iteration !== this.stepsDone) latest = await this.evaluate();
+    const result: BackpropResult = { reason, iterations: this.stepsDone, final: latest };
+    await this.events.emit('stop', result);
+    return result;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('BackpropTrainer: used after dispose()');
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const b = this.device;
+    for (let i = 1; i <= this.depth; i++) {
+      b.free(this.W[i]);
+      b.free(this.G[i]);
+      if (this.momentum > 0) b.free(this.vel[i]);
+    }
+    this.freePass(this.full);
+    if (this.batch) this.freePass(this.batch);
+    if (this.test) b.free(this.test.x);
+    b.freeScalar(this.probe);
+  }
+}
+
+/** X (d_0 × n, packed) with a row of ones appended when `bias`. */
+function augmentedHost(x: HostMatrix, bias: boolean): Float64Array {
+  const host = new Float64Array((x.rows + (bias ? 1 : 0)) * x.cols);
+  host.set(x.data.subarray(0, x.rows * x.cols));
+  if (bias) host.fill(1, x.rows * x.cols);
+  return host;
+}
