@@ -39,10 +39,20 @@ export interface WebGpuBackendOptions {
    * two 64 × 65 f32 blocks) or 32.
    */
   readonly blockSize?: 32 | 64;
+  /**
+   * Fewest right-hand sides (solveLeft: columns of B; solveRight: rows) for which a solve multiplies by an explicit
+   * L⁻¹ (built once per call, n³/3 flops) instead of running the blocked substitution (default 4·n). 0 forces the
+   * inverse path, Infinity the substitution (tests compare the two).
+   */
+  readonly inverseSolveMinRhs?: number;
 }
 
 /** Right-hand-side columns (solveLeft) or rows (solveRight) handled per pass of a triangular solve. */
 const RHS_CHUNK = 1 << 18;
+/** Rows (solveLeft) or columns (solveRight) of a panel of the triangular products by L⁻¹ (the GEMM's big tile). */
+const INV_PANEL = 128;
+/** Largest workspace of the explicit-inverse solves' intermediate product. */
+const INV_WORKSPACE_BYTES = 256 << 20;
 const SCALAR_SLOTS = 4096;
 const STATUS_BYTES = 16;
 
@@ -82,6 +92,7 @@ export class WebGpuBackend implements Backend {
   readonly maxBindingBytes: number;
   /** Block size of the Cholesky factorisation and the triangular solves (64, or 32 when workgroup memory is small). */
   readonly blockSize: number;
+  readonly #inverseSolveMinRhs: number | undefined;
   readonly #runtime: GpuRuntime;
   readonly #gemm: GemmEngine;
   readonly #info: AdapterDescription;
@@ -110,6 +121,10 @@ export class WebGpuBackend implements Backend {
       throw new RangeError(`webgpu backend: blockSize ${options.blockSize} is not 32 or 64, or does not fit the device's workgroup memory`);
     }
     this.blockSize = options.blockSize ?? (fits(64) ? 64 : 32);
+    if (options.inverseSolveMinRhs !== undefined && !(options.inverseSolveMinRhs >= 0)) {
+      throw new RangeError(`webgpu backend: inverseSolveMinRhs must be ≥ 0, got ${options.inverseSolveMinRhs}`);
+    }
+    this.#inverseSolveMinRhs = options.inverseSolveMinRhs;
     const info = options.adapterInfo ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     this.#info = info
       ? {
@@ -405,6 +420,10 @@ export class WebGpuBackend implements Backend {
     const [L, B] = this.#solveOperands('solveLeft', l, b, b.rows, 'rows');
     const n = L.rows;
     if (n === 0 || B.cols === 0) return;
+    if (B.cols >= (this.#inverseSolveMinRhs ?? 4 * n)) {
+      this.#solveLeftInverse(L, B);
+      return;
+    }
     const NB = this.blockSize;
     const blocks = Math.ceil(n / NB);
     const { inv, lf, lb } = this.#solvePrep(matrixBlock(L).at(0, 0), n);
@@ -439,6 +458,10 @@ export class WebGpuBackend implements Backend {
     if (n === 0 || B.rows === 0) return;
     if (B.allocation.split) {
       this.#solveRightSplit(L, B);
+      return;
+    }
+    if (B.rows >= (this.#inverseSolveMinRhs ?? 4 * n)) {
+      this.#solveRightInverse(L, B);
       return;
     }
     const NB = this.blockSize;
@@ -553,6 +576,88 @@ export class WebGpuBackend implements Backend {
         [0, 0, 0, 0],
         '128x64',
       );
+    }
+  }
+
+  /**
+   * L⁻¹ (n × n, lower triangular, zeros above the diagonal) in a workspace: the blocked forward substitution on the
+   * identity, i.e. the diagonal blocks X_J = L_JJ⁻¹ and then, block row by block row,
+   * L⁻¹[J, :J] = −(X_J L[J, :J]) L⁻¹[:J, :J] — n³/3 flops in `blocks − 1` products.
+   */
+  #inverseFactor(l: Operand, n: number): TrackedBuffer {
+    const NB = this.blockSize;
+    const blocks = Math.ceil(n / NB);
+    const { inv, lf } = this.#solvePrep(l, n);
+    const linv = this.#workspace('solve-linv', n * n * 4);
+    this.#runtime.clear(linv, 0, n * n * 4);
+    for (let j = 0; j < blocks; j++) {
+      const j0 = j * NB;
+      const nb = Math.min(NB, n - j0);
+      this.#elementwiseKernel('copy', undefined, nb, nb, 0, [{ buffer: linv, offset: j0 * n + j0, ld: n }, { buffer: inv, offset: j * NB * NB, ld: NB }], {});
+    }
+    for (let j = 1; j < blocks; j++) {
+      const j0 = j * NB;
+      const nb = Math.min(NB, n - j0);
+      this.#gemm.product({ M: nb, N: j0, K: j0, a: { buffer: lf, offset: j0 * n, ld: n }, transA: false, b: { buffer: linv, offset: 0, ld: n }, transB: false, c: { buffer: linv, offset: j0 * n, ld: n }, alpha: -1, beta: 1 });
+    }
+    return linv;
+  }
+
+  /** Right-hand sides per pass of the explicit-inverse solves (the intermediate n × rc product fits a workspace). */
+  #inverseChunk(n: number): number {
+    const bytes = Math.min(this.#runtime.maxStorageBinding, INV_WORKSPACE_BYTES);
+    return Math.max(1, Math.min(RHS_CHUNK, Math.floor(bytes / (4 * n))));
+  }
+
+  /**
+   * solveLeft for many right-hand sides: X = L⁻ᵀ (L⁻¹ B) as two products by the explicit inverse, each cut into row
+   * panels of INV_PANEL so that the zero triangle is (mostly) skipped: T[P] = L⁻¹[P, :p1] B[:p1], then
+   * X[P] = L⁻¹[p0:, P]ᵀ T[p0:].
+   */
+  #solveLeftInverse(L: GpuMatrix, B: GpuMatrix): void {
+    const n = L.rows;
+    const linv = this.#inverseFactor(matrixBlock(L).at(0, 0), n);
+    const chunk = this.#inverseChunk(n);
+    const whole = matrixBlock(B);
+    for (const [c0, c1] of intervals(B.cols, whole.cuts)) {
+      for (let r0 = c0; r0 < c1; r0 += chunk) {
+        const r = Math.min(chunk, c1 - r0);
+        const t = this.#workspace('solve-inv-t', n * r * 4);
+        const rhs = whole.at(0, r0);
+        const row = (i: number): Operand => ({ buffer: rhs.buffer, offset: rhs.offset + i * rhs.ld, ld: rhs.ld });
+        for (let p0 = 0; p0 < n; p0 += INV_PANEL) {
+          const p1 = Math.min(n, p0 + INV_PANEL);
+          this.#gemm.product({ M: p1 - p0, N: r, K: p1, a: { buffer: linv, offset: p0 * n, ld: n }, transA: false, b: row(0), transB: false, c: { buffer: t, offset: p0 * r, ld: r }, alpha: 1, beta: 0 });
+        }
+        for (let p0 = 0; p0 < n; p0 += INV_PANEL) {
+          const p1 = Math.min(n, p0 + INV_PANEL);
+          this.#gemm.product({ M: p1 - p0, N: r, K: n - p0, a: { buffer: linv, offset: p0 * n + p0, ld: n }, transA: true, b: { buffer: t, offset: p0 * r, ld: r }, transB: false, c: row(p0), alpha: 1, beta: 0 });
+        }
+      }
+    }
+  }
+
+  /**
+   * solveRight for many right-hand sides (B in one buffer): X = (B L⁻ᵀ) L⁻¹ in column panels of INV_PANEL:
+   * U[:, P] = B[:, :p1] L⁻¹[P, :p1]ᵀ, then X[:, P] = U[:, p0:] L⁻¹[p0:, P].
+   */
+  #solveRightInverse(L: GpuMatrix, B: GpuMatrix): void {
+    const n = L.rows;
+    const linv = this.#inverseFactor(matrixBlock(L).at(0, 0), n);
+    const chunk = this.#inverseChunk(n);
+    const bop = matrixBlock(B).at(0, 0);
+    for (let r0 = 0; r0 < B.rows; r0 += chunk) {
+      const r = Math.min(chunk, B.rows - r0);
+      const u = this.#workspace('solve-inv-t', n * r * 4);
+      const col = (c: number): Operand => ({ buffer: bop.buffer, offset: bop.offset + r0 * bop.ld + c, ld: bop.ld });
+      for (let p0 = 0; p0 < n; p0 += INV_PANEL) {
+        const p1 = Math.min(n, p0 + INV_PANEL);
+        this.#gemm.product({ M: r, N: p1 - p0, K: p1, a: col(0), transA: false, b: { buffer: linv, offset: p0 * n, ld: n }, transB: true, c: { buffer: u, offset: p0, ld: n }, alpha: 1, beta: 0 });
+      }
+      for (let p0 = 0; p0 < n; p0 += INV_PANEL) {
+        const p1 = Math.min(n, p0 + INV_PANEL);
+        this.#gemm.product({ M: r, N: p1 - p0, K: n - p0, a: { buffer: u, offset: p0, ld: n }, transA: false, b: { buffer: linv, offset: p0 * n + p0, ld: n }, transB: false, c: col(p0), alpha: 1, beta: 0 });
+      }
     }
   }
 
