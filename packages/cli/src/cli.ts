@@ -7,6 +7,7 @@ import { type CliContext, processContext } from './context.ts';
 import { CliError, UsageError, messageOf } from './errors.ts';
 import { VERSION } from './version.ts';
 import { trainCommand } from './commands/train.ts';
+import { compareCommand } from './commands/compare.ts';
 import { evalCommand, predictCommand } from './commands/evaluate.ts';
 import { plotCommand } from './commands/plot.ts';
 import { infoCommand } from './commands/info.ts';
@@ -19,6 +20,7 @@ Usage: nladmm <command> [options]
 
 Commands:
   train     train a network (default: the fashion-mnist preset) into a run directory
+  compare   ADMM against a gd/sgd baseline from the same W^0: chart and table
   eval      loss and accuracy of a saved model on a data set
   predict   write a model's predictions (CSV or .npy)
   plot      charts of a run's metrics (SVG and PNG)
@@ -30,6 +32,7 @@ Run 'nladmm <command> --help' for the options of a command.
 
 const COMMANDS: Record<string, (argv: readonly string[], ctx: CliContext) => Promise<number>> = {
   train: trainCommand,
+  compare: compareCommand,
   eval: evalCommand,
   predict: predictCommand,
   plot: plotCommand,

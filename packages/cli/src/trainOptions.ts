@@ -44,6 +44,10 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'quiet', type: 'boolean', group: RUN, cliOnly: true, description: 'no progress output' },
   { name: 'debug', type: 'boolean', group: RUN, cliOnly: true, description: 'print stack traces of errors' },
   ...DATA_OPTIONS,
+  { name: 'optimizer', type: 'string', group: MODEL, placeholder: 'NAME', choices: ['admm', 'gd', 'sgd'], description: 'admm (Algorithm 1), or a backpropagation baseline: gd (full batch) or sgd (mini-batch), both with momentum', defaultText: 'admm' },
+  { name: 'learning-rate', type: 'number', group: MODEL, placeholder: 'ETA', description: 'gd/sgd: step size η > 0', defaultText: '0.1' },
+  { name: 'momentum', type: 'number', group: MODEL, placeholder: 'MU', description: 'gd/sgd: heavy-ball momentum μ in [0, 1)', defaultText: '0 for gd, 0.9 for sgd' },
+  { name: 'batch-size', type: 'integer', group: MODEL, placeholder: 'B', description: 'sgd: mini-batch size (required for sgd; gd uses the full batch)' },
   { name: 'layers', type: 'integers', group: MODEL, placeholder: 'D0,…,DN', description: 'widths d_0 (inputs) … d_N (outputs), at least one hidden layer' },
   { name: 'activation', type: 'string', group: MODEL, placeholder: 'NAME|FILE', description: 'hidden activation: sigmoid, tanh, atan, or a plugin .mjs file', defaultText: 'sigmoid' },
   { name: 'beta', type: 'numbers', group: MODEL, placeholder: 'B|B1,…,BN', description: 'penalty β, one value or one per layer', defaultText: '1' },
@@ -83,6 +87,10 @@ export interface TrainSettings {
   readonly dataSeed: number;
   readonly teacherLayers?: number[];
   readonly layers?: number[];
+  readonly optimizer: 'admm' | 'gd' | 'sgd';
+  readonly learningRate?: number;
+  readonly momentum?: number;
+  readonly batchSize?: number;
   readonly activation: string;
   readonly beta: number | number[];
   readonly lambda: number;
@@ -116,6 +124,7 @@ export const DEFAULTS: ParsedOptions = {
   beta: [1],
   lambda: 1e-4,
   'theory-parameters': false,
+  optimizer: 'admm',
   bias: true,
   'step-rule': 'paper',
   init: 'msra',
@@ -291,6 +300,10 @@ export function toSettings(o: ParsedOptions): TrainSettings {
     dataSeed: o['data-seed'] as number,
     teacherLayers: optional<number[]>(o, 'teacher-layers'),
     layers: optional<number[]>(o, 'layers'),
+    optimizer: (o.optimizer ?? 'admm') as TrainSettings['optimizer'],
+    learningRate: optional<number>(o, 'learning-rate'),
+    momentum: optional<number>(o, 'momentum'),
+    batchSize: optional<number>(o, 'batch-size'),
     activation: o.activation as string,
     beta: beta.length === 1 ? beta[0] : beta,
     lambda: o.lambda as number,
@@ -334,9 +347,33 @@ export function toSettings(o: ParsedOptions): TrainSettings {
       throw new UsageError(`--beta lists ${settings.beta.length} values but the network has N = ${settings.layers.length - 1} layers (give one value, or one per layer)`);
     }
   }
+  checkOptimizerSettings(settings);
   if (settings.delimiter.length === 0) throw new UsageError('--delimiter must not be empty');
   return settings;
 }
+
+/** The checks of --optimizer and its options that need no data (the batch size against n is checked by core). */
+export function checkOptimizerSettings(s: TrainSettings): void {
+  if (s.optimizer !== 'admm' && s.optimizer !== 'gd' && s.optimizer !== 'sgd') throw new UsageError(`--optimizer must be admm, gd or sgd, got '${String(s.optimizer)}'`);
+  if (s.optimizer === 'admm') {
+    const given = (['learning-rate', 'momentum', 'batch-size'] as const).filter((k) => s[kebabToCamel(k)] !== undefined);
+    if (given.length > 0) throw new UsageError(`--${given[0]} applies only to --optimizer gd or sgd (the optimizer is admm)`);
+    return;
+  }
+  if (s.learningRate !== undefined && !(Number.isFinite(s.learningRate) && s.learningRate > 0)) throw new UsageError(`--learning-rate must be a finite number > 0, got ${s.learningRate}`);
+  if (s.momentum !== undefined && !(s.momentum >= 0 && s.momentum < 1)) throw new UsageError(`--momentum must be in [0, 1), got ${s.momentum}`);
+  if (s.batchSize !== undefined && !(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new UsageError(`--batch-size must be an integer ≥ 1, got ${s.batchSize}`);
+  if (s.optimizer === 'sgd' && s.batchSize === undefined) throw new UsageError('--optimizer sgd needs --batch-size B');
+  if (s.optimizer === 'gd' && s.batchSize !== undefined) throw new UsageError('--batch-size applies only to --optimizer sgd (gd uses the full batch)');
+  if (s.theoryParameters) throw new UsageError(`--theory-parameters applies only to --optimizer admm`);
+}
+
+function kebabToCamel(k: 'learning-rate' | 'momentum' | 'batch-size'): 'learningRate' | 'momentum' | 'batchSize' {
+  return k === 'learning-rate' ? 'learningRate' : k === 'batch-size' ? 'batchSize' : 'momentum';
+}
+
+/** The default step size of the baselines. */
+export const DEFAULT_LEARNING_RATE = 0.1;
 
 /** The settings as the options object stored in config.json (kebab-case keys, like the flags). */
 export function settingsToOptions(s: TrainSettings): Record<string, OptionValue> {

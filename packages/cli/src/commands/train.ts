@@ -10,6 +10,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import {
   type AdmmConfig,
   type Backend,
+  type BackpropConfig,
+  BackpropTrainer,
   DivergenceError,
   type HostMatrix,
   InvalidProblemError,
@@ -35,6 +37,7 @@ import { Progress } from '../progress.ts';
 import { loadRunInputs } from '../runInputs.ts';
 import {
   DEFAULTS,
+  DEFAULT_LEARNING_RATE,
   RESUMABLE,
   TRAIN_OPTIONS,
   type TrainSettings,
@@ -68,7 +71,7 @@ const METRICS = 'metrics.jsonl';
 const CONFIG = 'config.json';
 
 /** Makes every input path of the settings absolute (config.json must work from any folder). */
-function absolutize(s: TrainSettings, cwd: string): TrainSettings {
+export function absolutize(s: TrainSettings, cwd: string): TrainSettings {
   const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(cwd, p));
   return {
     ...s,
@@ -232,6 +235,10 @@ async function prepare(input: TrainSettings): Promise<Prepared> {
 async function resumeSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
   const configPath = join(runDir, CONFIG);
   if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a run directory (no ${CONFIG})`);
+  const storedOptimizer = await readFile(configPath, 'utf8').then((t) => (JSON.parse(t) as { options?: { optimizer?: unknown } }).options?.optimizer, () => undefined);
+  if (storedOptimizer === 'gd' || storedOptimizer === 'sgd') {
+    throw new UsageError(`--resume ${runDir}: the run used --optimizer ${storedOptimizer}; only admm runs can be resumed (start a new run instead)`);
+  }
   if (!existsSync(join(runDir, CHECKPOINT))) throw new UsageError(`--resume ${runDir}: no ${CHECKPOINT} to continue from`);
   let stored: { options?: Record<string, unknown> };
   try {
@@ -272,6 +279,7 @@ export async function trainCommand(argv: readonly string[], ctx: CliContext): Pr
   const runDir = resumeDir ?? settings.out ?? defaultRunDir(settings, ctx.cwd);
   // Fail fast on an unusable run directory (nothing is created until every input has been checked).
   if (!resumeDir) await precheckRunDirectory(runDir);
+  if (settings.optimizer !== 'admm') return runBaselineTraining(settings, ctx, { quiet, argv, runDir });
   const prepared = await prepare(settings);
   const { trainer, backend } = prepared;
   try {
@@ -456,6 +464,114 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
   ctx.stdout(`${lines.join('\n')}\n`);
   if (result.reason === 'cancelled') return stopSignal === 'SIGTERM' ? 143 : 130;
   return 0;
+}
+
+/** The BackpropConfig of a gd/sgd run: the network, λ and initialisation of the ADMM config plus the optimiser. */
+export function backpropConfig(settings: TrainSettings, config: AdmmConfig, init: AdmmConfig['init'] = config.init): BackpropConfig {
+  if (settings.optimizer === 'admm') throw new UsageError('internal: backpropConfig needs --optimizer gd or sgd');
+  return {
+    layers: config.layers,
+    activation: config.activation,
+    lambda: config.lambda,
+    bias: config.bias,
+    init,
+    optimizer: settings.optimizer,
+    learningRate: settings.learningRate ?? DEFAULT_LEARNING_RATE,
+    ...(settings.momentum !== undefined ? { momentum: settings.momentum } : {}),
+    ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
+    seed: settings.seed,
+  };
+}
+
+/** Creates a BackpropTrainer; errors of the configuration become one-line CLI errors. */
+export async function createBaseline(backend: Backend, data: LoadedData, config: BackpropConfig): Promise<BackpropTrainer> {
+  try {
+    return await BackpropTrainer.create(backend, { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, config);
+  } catch (err) {
+    if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
+    throw err;
+  }
+}
+
+/**
+ * A gd/sgd run: the run directory holds config.json, metrics.jsonl (the baseline's metrics) and model.safetensors;
+ * there is no checkpoint (such a run cannot be resumed) and no plots (their charts are ADMM's quantities).
+ */
+async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: { quiet: boolean; argv: readonly string[]; runDir: string }): Promise<number> {
+  const { activation, plugin, data, layers, config } = await loadRunInputs(settings);
+  const backend = await createBackend(settings.backend, settings.precision);
+  try {
+    const trainer = await createBaseline(backend, data, backpropConfig(settings, config));
+    try {
+      const info: ModelInfo = {
+        layers,
+        activation: activation.name,
+        activationPlugin: plugin,
+        bias: settings.bias,
+        precision: settings.precision,
+        preprocessing: data.preprocessing,
+        targets: data.targets,
+        options: settingsToOptions(settings),
+        iteration: 0,
+      };
+      const runDir = o.runDir;
+      const metricsPath = join(runDir, METRICS);
+      const configJson = {
+        nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: ['nladmm', 'train', ...o.argv].join(' '), node: process.version, backend: backend.describe(), data: data.description },
+        options: settingsToOptions(settings),
+      };
+      await createRunDirectory(runDir, [
+        { name: CONFIG, data: `${JSON.stringify(configJson, null, 2)}\n` },
+        { name: METRICS, data: '' },
+      ]);
+      const progress = new Progress({ write: ctx.stderr, tty: ctx.isTTY, columns: ctx.columns, startIteration: 0, totalIterations: settings.iterations, timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined, quiet: o.quiet });
+      if (!o.quiet) {
+        progress.message(data.description);
+        progress.message(`network ${layers.join('-')} ${activation.name}, optimizer ${settings.optimizer}, η = ${trainer.config.learningRate}, μ = ${trainer.momentum}, batch ${trainer.batchSize}, λ = ${settings.lambda}; backend ${backend.describe()}`);
+        progress.message(`run directory ${runDir}`);
+      }
+      let lastLogged = -1;
+      trainer.events.on('metrics', async (m) => {
+        await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
+        lastLogged = m.iteration;
+      });
+      trainer.events.on('iteration', ({ iteration }) => progress.onIteration(iteration));
+      const controller = new AbortController();
+      const onAbort = () => controller.abort();
+      ctx.signal?.addEventListener('abort', onAbort);
+      if (ctx.signal?.aborted) onAbort();
+      let result;
+      try {
+        result = await trainer.run({
+          maxIterations: settings.iterations,
+          gradTolerance: settings.gradTol,
+          timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined,
+          signal: controller.signal,
+          metricsEvery: settings.metricsEvery,
+        });
+      } catch (err) {
+        progress.finish();
+        if (err instanceof DivergenceError) throw new CliError(`${err.message}; lower --learning-rate`);
+        throw err;
+      } finally {
+        ctx.signal?.removeEventListener('abort', onAbort);
+      }
+      progress.finish();
+      const final = result.final;
+      if (final.iteration > lastLogged) await appendFile(metricsPath, `${JSON.stringify(final)}\n`);
+      await writeFileAtomic(join(runDir, MODEL), encodeModel(await trainer.weights(), { ...info, iteration: result.iterations }));
+      const parts = [`objective ${sci(final.objective)}`, `‖∇f‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
+      if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
+      if (final.testLoss !== undefined) parts.push(`test loss ${sci(final.testLoss)}`);
+      if (final.testAccuracy !== undefined) parts.push(`test accuracy ${percent(final.testAccuracy)}`);
+      ctx.stdout(`${settings.optimizer} stopped (${result.reason}) at iteration ${result.iterations}${result.iterations > 0 ? ` (${perIteration(final.msPerIteration)})` : ''}\n${parts.join('  ')}\nrun directory: ${runDir}\n`);
+      return result.reason === 'cancelled' ? 130 : 0;
+    } finally {
+      trainer.dispose();
+    }
+  } finally {
+    backend.dispose();
+  }
 }
 
 function perIteration(ms: number): string {

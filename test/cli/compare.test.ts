@@ -1,0 +1,104 @@
+// `nladmm compare` and `nladmm train --optimizer gd|sgd` on a small synthetic regression task (teacher).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readInitWeights } from '@nladmm/cli';
+import { type CliRun, checkWellFormedXml, cli, entries, pngInfo, tempDir } from './helpers.ts';
+
+const TASK = ['--dataset', 'teacher', '--layers', '3,10,2', '--n-train', '80', '--n-test', '40', '--lambda', '1e-3', '--activation', 'tanh', '--quiet'];
+
+describe('nladmm compare', () => {
+  let dir: string;
+  let run: CliRun;
+  beforeAll(async () => {
+    dir = await tempDir();
+    run = await cli(['compare', ...TASK, '--iterations', '8', '--baseline', 'sgd', '--batch-size', '16', '--learning-rate', '0.05', '--out', 'cmp'], dir);
+  });
+
+  it('exits 0 and prints the table', () => {
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\| admm \| 8 \|/);
+    expect(run.stdout).toMatch(/\| sgd \| 8 \|/);
+  });
+
+  it('writes the chart (well-formed SVG, PNG) and the tables', async () => {
+    expect(await entries(join(dir, 'cmp'))).toEqual([
+      'compare.json', 'compare.md', 'compare.png', 'compare.svg', 'initial-admm.safetensors', 'initial-sgd.safetensors', 'metrics-admm.jsonl', 'metrics-sgd.jsonl',
+    ]);
+    const svg = await readFile(join(dir, 'cmp', 'compare.svg'), 'utf8');
+    expect(checkWellFormedXml(svg).root).toBe('svg');
+    expect(svg).toContain('Training loss vs wall time');
+    const png = pngInfo(await readFile(join(dir, 'cmp', 'compare.png')));
+    expect(png).toMatchObject({ signature: true, ihdr: true, width: 1280, height: 420 });
+    const md = await readFile(join(dir, 'cmp', 'compare.md'), 'utf8');
+    expect(md).toMatch(/\| method \| iterations \| final train loss/);
+    expect(md).toContain('Same initial weights W^0 for both methods: yes');
+    const json = JSON.parse(await readFile(join(dir, 'cmp', 'compare.json'), 'utf8'));
+    expect(json.methods.map((m: { method: string }) => m.method)).toEqual(['admm', 'sgd']);
+    for (const m of json.methods) {
+      expect(m.iterations).toBe(8);
+      expect(Number.isFinite(m.finalTrainLoss)).toBe(true);
+      expect(m.msPerIteration).toBeGreaterThan(0);
+    }
+    for (const name of ['admm', 'sgd']) {
+      const lines = (await readFile(join(dir, 'cmp', `metrics-${name}.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.at(-1).iteration).toBe(8);
+    }
+  });
+
+  it('starts both methods from identical weights', async () => {
+    const json = JSON.parse(await readFile(join(dir, 'cmp', 'compare.json'), 'utf8'));
+    expect(json.initialWeights).toMatchObject({ identical: true, maxAbsDiff: 0, admmVsDrawn: 0, baselineVsDrawn: 0 });
+    const a = await readInitWeights(join(dir, 'cmp', 'initial-admm.safetensors'), [3, 10, 2], true);
+    const b = await readInitWeights(join(dir, 'cmp', 'initial-sgd.safetensors'), [3, 10, 2], true);
+    expect(a.map((w) => [w.rows, w.cols])).toEqual([[10, 4], [2, 11]]);
+    expect(b.map((w) => Array.from(w.data))).toEqual(a.map((w) => Array.from(w.data)));
+    expect(a[0].data.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe('nladmm train --optimizer', () => {
+  it('trains with gd and writes parseable metrics and a model', async () => {
+    const dir = await tempDir();
+    const run = await cli(['train', ...TASK, '--optimizer', 'gd', '--learning-rate', '0.1', '--momentum', '0.5', '--iterations', '6', '--metrics-every', '2', '--out', 'run'], dir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await entries(join(dir, 'run'))).toEqual(['config.json', 'metrics.jsonl', 'model.safetensors']);
+    const config = JSON.parse(await readFile(join(dir, 'run', 'config.json'), 'utf8'));
+    expect(config.options).toMatchObject({ optimizer: 'gd', 'learning-rate': 0.1, momentum: 0.5 });
+    const records = (await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => r.iteration)).toEqual([1, 2, 4, 6]);
+    for (const r of records) for (const v of [r.objective, r.trainLoss, r.gradNorm, r.testLoss]) expect(Number.isFinite(v)).toBe(true);
+    expect(records.at(-1).trainLoss).toBeLessThan(records[0].trainLoss);
+    // A baseline run cannot be resumed.
+    const resumed = await cli(['train', '--resume', 'run', '--iterations', '10'], dir);
+    expect(resumed.code).not.toBe(0);
+    expect(resumed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(resumed.stderr).toMatch(/only admm runs can be resumed/);
+  });
+
+  it.each([
+    [['--optimizer', 'adam'], /optimizer/],
+    [['--optimizer', 'gd', '--learning-rate', '-1'], /--learning-rate must be/],
+    [['--optimizer', 'sgd', '--momentum', '1', '--batch-size', '8'], /--momentum must be in \[0, 1\)/],
+    [['--optimizer', 'sgd'], /needs --batch-size/],
+    [['--optimizer', 'sgd', '--batch-size', '1000'], /batchSize must be an integer in \[1, n\]/],
+    [['--optimizer', 'gd', '--batch-size', '8'], /applies only to --optimizer sgd/],
+    [['--momentum', '0.5'], /applies only to --optimizer gd or sgd/],
+  ])('refuses bad optimizer options %j with one line', async (extra, message) => {
+    const dir = await tempDir();
+    const run = await cli(['train', ...TASK, '--iterations', '2', '--out', 'run', ...extra], dir);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(message);
+    expect(await entries(dir)).toEqual([]);
+  });
+
+  it('compare refuses a bad baseline with one line', async () => {
+    const dir = await tempDir();
+    const run = await cli(['compare', ...TASK, '--baseline', 'adam', '--out', 'cmp'], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
