@@ -9,7 +9,7 @@
  * rounding of the inputs is not charged to the op.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Activation, type Backend, type DeviceScalar, type Matrix, NotPositiveDefiniteError } from '@nladmm/core';
+import { type Backend, type DeviceScalar, type Matrix, NotPositiveDefiniteError } from '@nladmm/core';
 import {
   type HostMatrix,
   absolute,
@@ -27,6 +27,10 @@ import {
   refGemm,
   refGram,
   transpose,
+  type Layout,
+  type Placed,
+  seedFor,
+  tanhActivation,
 } from './reference.ts';
 
 export interface ConformanceTolerance {
@@ -38,33 +42,6 @@ export interface ConformanceTolerance {
  * extra rows. NaN padding exposes an op that reads outside the view; the padding is checked afterwards to
  * expose one that writes outside it.
  */
-type Layout = 'packed' | 'colPrefix' | 'rowPrefix';
-
-interface Placed {
-  /** What the op receives: the packed matrix or the view. */
-  readonly matrix: Matrix;
-  readonly parent: Matrix;
-  /** The values the backend stored (after any rounding to its precision). */
-  readonly stored: HostMatrix;
-}
-
-/** tanh with its derivatives, defined here so that the suite does not depend on the activation registry. */
-const tanhActivation: Activation = {
-  name: 'conformance-tanh',
-  sigma: Math.tanh,
-  dsigma: (u) => 1 - Math.tanh(u) ** 2,
-  d2sigma: (u) => -2 * Math.tanh(u) * (1 - Math.tanh(u) ** 2),
-  wgsl: { sigma: 'return tanh(x);', dsigma: 'let t = tanh(x); return 1.0 - t * t;' },
-  bounds: { L0: 1, L1: 1, L2: 4 / (3 * Math.sqrt(3)) },
-  satisfiesAssumption1: true,
-};
-
-function seedFor(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
 function largestMagnitude(h: HostMatrix): number {
   let max = 0;
   for (const v of h.data) max = Math.max(max, Math.abs(v));

@@ -3,7 +3,7 @@
  * simple (triple loops, textbook Cholesky) so that it can be trusted by inspection.
  */
 
-import { type HostMatrix, hostMatrix } from '@nladmm/core';
+import { type Activation, type HostMatrix, type Matrix, hostMatrix } from '@nladmm/core';
 
 export { type HostMatrix, hostMatrix };
 
@@ -186,4 +186,34 @@ export function distance(a: HostMatrix, b: HostMatrix): number {
 /** Elementwise |A|. */
 export function absolute(a: HostMatrix): HostMatrix {
   return hostMatrix(a.rows, a.cols, a.data.map(Math.abs));
+}
+
+// ---- shared by the conformance suite and its in-browser runner ----
+
+/** How a matrix is handed to an op: packed, or as a view (column or row prefix) of a larger NaN-padded parent. */
+export type Layout = 'packed' | 'colPrefix' | 'rowPrefix';
+
+export interface Placed {
+  /** What the op receives: the packed matrix or the view. */
+  readonly matrix: Matrix;
+  readonly parent: Matrix;
+  /** The values the backend stored (after any rounding to its precision). */
+  readonly stored: HostMatrix;
+}
+
+/** tanh with its derivatives, defined here so that the suite does not depend on the activation registry. */
+export const tanhActivation: Activation = {
+  name: 'conformance-tanh',
+  sigma: Math.tanh,
+  dsigma: (u) => 1 - Math.tanh(u) ** 2,
+  d2sigma: (u) => -2 * Math.tanh(u) * (1 - Math.tanh(u) ** 2),
+  wgsl: { sigma: 'return tanh(x);', dsigma: 'let t = tanh(x); return 1.0 - t * t;' },
+  bounds: { L0: 1, L1: 1, L2: 4 / (3 * Math.sqrt(3)) },
+  satisfiesAssumption1: true,
+};
+
+export function seedFor(name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  return h >>> 0;
 }

@@ -9,7 +9,7 @@
  * rel·√k for sums of k terms and rel·κ for solutions of systems with condition number κ; exactness checks (copies,
  * fills, views, padding, symmetry, exact scalars) have bound 0.
  */
-import { type Activation, type Backend, type DeviceScalar, type Matrix, NotPositiveDefiniteError } from '@nladmm/core';
+import { type Backend, type DeviceScalar, type Matrix, NotPositiveDefiniteError } from '@nladmm/core';
 import {
   type HostMatrix,
   absolute,
@@ -27,6 +27,10 @@ import {
   refGemm,
   refGram,
   transpose,
+  type Layout,
+  type Placed,
+  seedFor,
+  tanhActivation,
 } from '../../conformance/reference.ts';
 
 export interface CheckResult {
@@ -55,31 +59,6 @@ export interface ConformanceReport {
   /** Wall time of each group of checks, in ms. */
   readonly timings: Record<string, number>;
   readonly durationMs: number;
-}
-
-type Layout = 'packed' | 'colPrefix' | 'rowPrefix';
-
-interface Placed {
-  readonly matrix: Matrix;
-  readonly parent: Matrix;
-  readonly stored: HostMatrix;
-}
-
-/** tanh, defined here as in the suite so that the checks do not depend on the activation registry. */
-const tanhActivation: Activation = {
-  name: 'conformance-tanh',
-  sigma: Math.tanh,
-  dsigma: (u) => 1 - Math.tanh(u) ** 2,
-  d2sigma: (u) => -2 * Math.tanh(u) * (1 - Math.tanh(u) ** 2),
-  wgsl: { sigma: 'return tanh(x);', dsigma: 'let t = tanh(x); return 1.0 - t * t;' },
-  bounds: { L0: 1, L1: 1, L2: 4 / (3 * Math.sqrt(3)) },
-  satisfiesAssumption1: true,
-};
-
-function seedFor(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return h >>> 0;
 }
 
 /** Records which methods of `backend` are called (bound to the real object: WebGpuBackend has private fields). */
