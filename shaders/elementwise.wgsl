@@ -48,6 +48,21 @@ fn op_axpby(r: u32, c: u32) {
   {{OUT}}[i] = params.alpha * {{IN1}}[at(1u, r, c)] + params.beta * {{OUT}}[i];
 }
 
+// Y ← α X² + β Y (the second moment of an Adam step).
+fn op_square_axpby(r: u32, c: u32) {
+  let i = at(0u, r, c);
+  let x = {{IN1}}[at(1u, r, c)];
+  {{OUT}}[i] = params.alpha * x * x + params.beta * {{OUT}}[i];
+}
+
+// W ← W − α M / (√(β V) + ε) with M = IN1, V = IN2 and ε = shift (the update of an Adam step).
+fn op_adam_apply(r: u32, c: u32) {
+  let i = at(0u, r, c);
+  let m = {{IN1}}[at(1u, r, c)];
+  let v = {{IN2}}[at(2u, r, c)];
+  {{OUT}}[i] = {{OUT}}[i] - params.alpha * m / (sqrt(params.beta * v) + params.shift);
+}
+
 // out ← c · S + shift · I, with c read from its device-scalar slot.
 fn op_shifted(r: u32, c: u32) {
   let scale = {{SCALARS}}[params.scalarSlot];

@@ -103,6 +103,29 @@ describe('a problem with a known minimiser', () => {
     expect(result.final.trainLoss).toBeCloseTo(ySq / (2 * n), 12);
     trainer.dispose();
   });
+
+  // W = 0 is a stationary point of every mini-batch objective too (σ(0) = 0 zeroes both layers' gradients), so
+  // SGD with momentum converges there exactly; Adam's normalised steps keep a size ≈ η near it, so it hovers
+  // within some tens of η of W = 0 (it started ≈ 500 η away).
+  it('SGD with momentum and Adam reach the same minimiser', async () => {
+    const layers = [3, 5, 2];
+    const n = 10;
+    const data = randomRegression(layers, n, 21);
+    const lambda = 2 * frobenius(data.x) * frobenius(data.y);
+    const common = { layers, activation: tanh, lambda, bias: false, init: { scheme: 'xavier', seed: 4 } } as const;
+    const ySq = frobenius(data.y) ** 2;
+    const sgd = await BackpropTrainer.create(new CpuBackend(), data, { ...common, optimizer: 'sgd', batchSize: 5, momentum: 0.5, learningRate: n / (8 * lambda) });
+    const sgdResult = await sgd.run({ maxIterations: 3000, gradTolerance: 1e-10, metricsEvery: 10 });
+    expect(sgdResult.reason).toBe('tolerance');
+    for (const w of await sgd.weights()) expect(frobenius(w)).toBeLessThan(1e-8);
+    sgd.dispose();
+    const eta = 1e-3;
+    const adam = await BackpropTrainer.create(new CpuBackend(), data, { ...common, optimizer: 'adam', learningRate: eta });
+    const adamResult = await adam.run({ maxIterations: 3000, metricsEvery: 100 });
+    for (const w of await adam.weights()) for (const v of w.data) expect(Math.abs(v)).toBeLessThan(50 * eta);
+    expect(Math.abs(adamResult.final.objective - ySq / (2 * n)) / (ySq / (2 * n))).toBeLessThan(1e-2);
+    adam.dispose();
+  });
 });
 
 describe('optimisers', () => {
@@ -141,6 +164,14 @@ describe('optimisers', () => {
     expect(b.weights.map((w) => [...w.data])).toEqual(a.weights.map((w) => [...w.data]));
     const c = await runOnce(8);
     expect(c.weights.map((w) => [...w.data])).not.toEqual(a.weights.map((w) => [...w.data]));
+  });
+
+  it('Adam (mini-batch) reduces f substantially over a few epochs', async () => {
+    const trainer = await BackpropTrainer.create(new CpuBackend(), data, { ...base, optimizer: 'adam', learningRate: 0.02, batchSize: 8, seed: 3 });
+    const start = await trainer.evaluate();
+    const result = await trainer.run({ maxIterations: 5 * 8, metricsEvery: 8 });
+    expect(result.final.objective).toBeLessThan(0.6 * start.objective);
+    trainer.dispose();
   });
 
   it('GD is deterministic', async () => {
@@ -203,7 +234,11 @@ describe('bad options', () => {
     [{ batchSize: 1.5 }, /batchSize .* got 1.5/],
     [{ batchSize: undefined }, /optimizer 'sgd' needs a batchSize/],
     [{ optimizer: 'gd', batchSize: 3 }, /optimizer 'gd' uses the full batch \(n = 6\); got batchSize 3/],
-    [{ optimizer: 'adam' as never }, /optimizer must be 'gd' or 'sgd', got 'adam'/],
+    [{ optimizer: 'rmsprop' as never }, /optimizer must be 'gd', 'sgd' or 'adam', got 'rmsprop'/],
+    [{ optimizer: 'adam', momentum: 0.5 }, /momentum applies to 'gd' and 'sgd'; 'adam' takes adam.beta1/],
+    [{ optimizer: 'adam', adam: { beta2: 1 } }, /adam.beta2 must be a number in \[0, 1\), got 1/],
+    [{ optimizer: 'adam', adam: { epsilon: 0 } }, /adam.epsilon must be a finite number > 0, got 0/],
+    [{ adam: { beta1: 0.5 } }, /adam options apply only to optimizer 'adam'/],
     [{ seed: 0.5 }, /seed must be an integer/],
     [{ lambda: 0 }, /lambda must be a finite number > 0/],
     [{ layers: [3, 3, 1] }, /X has 2 rows/],

@@ -78,14 +78,24 @@ describe('nladmm train --optimizer', () => {
     expect(resumed.stderr).toMatch(/only admm runs can be resumed/);
   });
 
+  it('trains with adam (mini-batch) and lowers the training loss', async () => {
+    const dir = await tempDir();
+    const run = await cli(['train', ...TASK, '--optimizer', 'adam', '--learning-rate', '0.01', '--batch-size', '16', '--iterations', '20', '--metrics-every', '5', '--out', 'run'], dir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const records = (await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.at(-1).trainLoss).toBeLessThan(records[0].trainLoss);
+  });
+
   it.each([
-    [['--optimizer', 'adam'], /optimizer/],
+    [['--optimizer', 'rmsprop'], /optimizer/],
+    [['--optimizer', 'adam', '--momentum', '0.5'], /--momentum applies only to --optimizer gd or sgd/],
     [['--optimizer', 'gd', '--learning-rate', '-1'], /--learning-rate must be/],
     [['--optimizer', 'sgd', '--momentum', '1', '--batch-size', '8'], /--momentum must be in \[0, 1\)/],
     [['--optimizer', 'sgd'], /needs --batch-size/],
     [['--optimizer', 'sgd', '--batch-size', '1000'], /batchSize must be an integer in \[1, n\]/],
     [['--optimizer', 'gd', '--batch-size', '8'], /applies only to --optimizer sgd/],
-    [['--momentum', '0.5'], /applies only to --optimizer gd or sgd/],
+    [['--momentum', '0.5'], /applies only to --optimizer gd, sgd or adam/],
   ])('refuses bad optimizer options %j with one line', async (extra, message) => {
     const dir = await tempDir();
     const run = await cli(['train', ...TASK, '--iterations', '2', '--out', 'run', ...extra], dir);
@@ -97,7 +107,7 @@ describe('nladmm train --optimizer', () => {
 
   it('compare refuses a bad baseline with one line', async () => {
     const dir = await tempDir();
-    const run = await cli(['compare', ...TASK, '--baseline', 'adam', '--out', 'cmp'], dir);
+    const run = await cli(['compare', ...TASK, '--baseline', 'rmsprop', '--out', 'cmp'], dir);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -31,6 +31,7 @@ import {
   type Placed,
   seedFor,
   tanhActivation,
+  refAdamStep,
 } from './reference.ts';
 
 export interface ConformanceTolerance {
@@ -294,6 +295,28 @@ export function describeBackendConformance(
             const scale = Math.abs(alpha) * frobenius(x.stored) + Math.abs(beta) * frobenius(y.stored);
             expectNear(`axpby ${rows}×${cols} α=${alpha} β=${beta}`, await fetch(y.matrix), want, scale, tolerance.rel);
             await expectPaddingIntact(x, y);
+          }
+        }
+      });
+
+      it('adamStep: moments and weights of one Adam step, on views', async () => {
+        const rng = createRng(seedFor('adamStep'));
+        for (const [rows, cols] of [[1, 1], [7, 13], [65, 63]]) {
+          for (const step of [1, 7]) {
+            const options = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step };
+            const g = await place(randomMatrix(rng, rows, cols), 'colPrefix');
+            const m = await place(randomMatrix(rng, rows, cols, 0.1), 'rowPrefix');
+            const v = await place(absolute(randomMatrix(rng, rows, cols, 0.01)));
+            const w = await place(randomMatrix(rng, rows, cols), 'colPrefix');
+            backend.adamStep(g.matrix, m.matrix, v.matrix, w.matrix, options);
+            const want = refAdamStep(g.stored, m.stored, v.stored, w.stored, options);
+            const what = `adamStep ${rows}×${cols} t=${step}`;
+            expectNear(`${what} M`, await fetch(m.matrix), want.m, frobenius(want.m) + frobenius(g.stored), tolerance.rel);
+            expectNear(`${what} V`, await fetch(v.matrix), want.v, frobenius(want.v) + frobenius(g.stored) ** 2, tolerance.rel);
+            // Each entry of the update is lr · m̂/(√v̂ + ε), of size up to lr · O(1): scale by lr per entry.
+            expectNear(`${what} W`, await fetch(w.matrix), want.w, frobenius(want.w) + options.learningRate * Math.sqrt(rows * cols) * 10, tolerance.rel);
+            await expectPaddingIntact(g, m);
+            await expectPaddingIntact(w, v);
           }
         }
       });

@@ -217,3 +217,21 @@ export function seedFor(name: string): number {
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
   return h >>> 0;
 }
+
+/** One Adam step (see Backend.adamStep) on the host: the new moments and weights. */
+export function refAdamStep(
+  g: HostMatrix,
+  m: HostMatrix,
+  v: HostMatrix,
+  w: HostMatrix,
+  o: { learningRate: number; beta1: number; beta2: number; epsilon: number; step: number },
+): { m: HostMatrix; v: HostMatrix; w: HostMatrix } {
+  const m2 = hostMatrix(m.rows, m.cols, m.data.map((x, i) => o.beta1 * x + (1 - o.beta1) * g.data[i]));
+  const v2 = hostMatrix(v.rows, v.cols, v.data.map((x, i) => o.beta2 * x + (1 - o.beta2) * g.data[i] ** 2));
+  const w2 = hostMatrix(w.rows, w.cols, w.data.map((x, i) => {
+    const mHat = m2.data[i] / (1 - o.beta1 ** o.step);
+    const vHat = v2.data[i] / (1 - o.beta2 ** o.step);
+    return x - (o.learningRate * mHat) / (Math.sqrt(vHat) + o.epsilon);
+  }));
+  return { m: m2, v: v2, w: w2 };
+}

@@ -44,8 +44,8 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'quiet', type: 'boolean', group: RUN, cliOnly: true, description: 'no progress output' },
   { name: 'debug', type: 'boolean', group: RUN, cliOnly: true, description: 'print stack traces of errors' },
   ...DATA_OPTIONS,
-  { name: 'optimizer', type: 'string', group: MODEL, placeholder: 'NAME', choices: ['admm', 'gd', 'sgd'], description: 'admm (Algorithm 1), or a backpropagation baseline: gd (full batch) or sgd (mini-batch), both with momentum', defaultText: 'admm' },
-  { name: 'learning-rate', type: 'number', group: MODEL, placeholder: 'ETA', description: 'gd/sgd: step size η > 0', defaultText: '0.1' },
+  { name: 'optimizer', type: 'string', group: MODEL, placeholder: 'NAME', choices: ['admm', 'gd', 'sgd', 'adam'], description: 'admm (Algorithm 1), or a backpropagation baseline: gd (full batch) or sgd (mini-batch), both with momentum, or adam (full batch, or mini-batch with --batch-size)', defaultText: 'admm' },
+  { name: 'learning-rate', type: 'number', group: MODEL, placeholder: 'ETA', description: 'gd/sgd/adam: step size η > 0', defaultText: '0.1 (adam: 1e-3)' },
   { name: 'momentum', type: 'number', group: MODEL, placeholder: 'MU', description: 'gd/sgd: heavy-ball momentum μ in [0, 1)', defaultText: '0 for gd, 0.9 for sgd' },
   { name: 'batch-size', type: 'integer', group: MODEL, placeholder: 'B', description: 'sgd: mini-batch size (required for sgd; gd uses the full batch)' },
   { name: 'layers', type: 'integers', group: MODEL, placeholder: 'D0,…,DN', description: 'widths d_0 (inputs) … d_N (outputs), at least one hidden layer' },
@@ -87,7 +87,7 @@ export interface TrainSettings {
   readonly dataSeed: number;
   readonly teacherLayers?: number[];
   readonly layers?: number[];
-  readonly optimizer: 'admm' | 'gd' | 'sgd';
+  readonly optimizer: 'admm' | 'gd' | 'sgd' | 'adam';
   readonly learningRate?: number;
   readonly momentum?: number;
   readonly batchSize?: number;
@@ -354,17 +354,18 @@ export function toSettings(o: ParsedOptions): TrainSettings {
 
 /** The checks of --optimizer and its options that need no data (the batch size against n is checked by core). */
 export function checkOptimizerSettings(s: TrainSettings): void {
-  if (s.optimizer !== 'admm' && s.optimizer !== 'gd' && s.optimizer !== 'sgd') throw new UsageError(`--optimizer must be admm, gd or sgd, got '${String(s.optimizer)}'`);
+  if (!['admm', 'gd', 'sgd', 'adam'].includes(s.optimizer)) throw new UsageError(`--optimizer must be admm, gd, sgd or adam, got '${String(s.optimizer)}'`);
   if (s.optimizer === 'admm') {
     const given = (['learning-rate', 'momentum', 'batch-size'] as const).filter((k) => s[kebabToCamel(k)] !== undefined);
-    if (given.length > 0) throw new UsageError(`--${given[0]} applies only to --optimizer gd or sgd (the optimizer is admm)`);
+    if (given.length > 0) throw new UsageError(`--${given[0]} applies only to --optimizer gd, sgd or adam (the optimizer is admm)`);
     return;
   }
   if (s.learningRate !== undefined && !(Number.isFinite(s.learningRate) && s.learningRate > 0)) throw new UsageError(`--learning-rate must be a finite number > 0, got ${s.learningRate}`);
   if (s.momentum !== undefined && !(s.momentum >= 0 && s.momentum < 1)) throw new UsageError(`--momentum must be in [0, 1), got ${s.momentum}`);
   if (s.batchSize !== undefined && !(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new UsageError(`--batch-size must be an integer ≥ 1, got ${s.batchSize}`);
   if (s.optimizer === 'sgd' && s.batchSize === undefined) throw new UsageError('--optimizer sgd needs --batch-size B');
-  if (s.optimizer === 'gd' && s.batchSize !== undefined) throw new UsageError('--batch-size applies only to --optimizer sgd (gd uses the full batch)');
+  if (s.optimizer === 'adam' && s.momentum !== undefined) throw new UsageError('--momentum applies only to --optimizer gd or sgd (adam keeps its own moments)');
+  if (s.optimizer === 'gd' && s.batchSize !== undefined) throw new UsageError('--batch-size applies only to --optimizer sgd or adam (gd uses the full batch)');
   if (s.theoryParameters) throw new UsageError(`--theory-parameters applies only to --optimizer admm`);
 }
 
@@ -374,6 +375,8 @@ function kebabToCamel(k: 'learning-rate' | 'momentum' | 'batch-size'): 'learning
 
 /** The default step size of the baselines. */
 export const DEFAULT_LEARNING_RATE = 0.1;
+/** Adam's usual step size. */
+export const DEFAULT_ADAM_LEARNING_RATE = 1e-3;
 
 /** The settings as the options object stored in config.json (kebab-case keys, like the flags). */
 export function settingsToOptions(s: TrainSettings): Record<string, OptionValue> {

@@ -75,6 +75,13 @@ export interface Backend {
   /** Y ← α X + β Y (same shape; Y is read even when β = 0). */
   axpby(alpha: number, x: Matrix, beta: number, y: Matrix): void;
 
+  /**
+   * One Adam step on W (the backprop baseline's optimizer), elementwise with gradient G and moments M, V (all the
+   * same shape, updated in place): M ← β1 M + (1 − β1) G, V ← β2 V + (1 − β2) G², then
+   * W ← W − lr · (M / (1 − β1^t)) / (√(V / (1 − β2^t)) + ε), for step t ≥ 1.
+   */
+  adamStep(g: Matrix, m: Matrix, v: Matrix, w: Matrix, options: AdamStepOptions): void;
+
   // ---- symmetric positive definite systems ----
   /**
    * In-place Cholesky factorisation M = L Lᵀ of a symmetric positive definite matrix; L is left in the lower
@@ -141,4 +148,14 @@ export function assertShape(what: string, m: Matrix, rows: number, cols: number)
   if (m.rows !== rows || m.cols !== cols) {
     throw new RangeError(`${what}: expected a ${rows}×${cols} matrix, got ${m.rows}×${m.cols}`);
   }
+}
+
+/** The hyper-parameters of {@link Backend.adamStep}. */
+export interface AdamStepOptions {
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** The step count t ≥ 1 (for the bias corrections). */
+  readonly step: number;
 }

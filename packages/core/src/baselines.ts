@@ -21,13 +21,15 @@ export interface BackpropConfig {
   /** A bias column in every W_i. Default true. */
   readonly bias?: boolean;
   readonly init: WeightInit;
-  /** `gd`: full-batch gradient descent; `sgd`: mini-batch stochastic gradient. */
-  readonly optimizer: 'gd' | 'sgd';
+  /** `gd`: full-batch gradient descent; `sgd`: mini-batch stochastic gradient; `adam`: Adam (full or mini-batch). */
+  readonly optimizer: 'gd' | 'sgd' | 'adam';
   /** η > 0. */
   readonly learningRate: number;
-  /** Heavy-ball momentum μ ∈ [0, 1). Default 0.9 for `sgd`, 0 for `gd`. */
+  /** Heavy-ball momentum μ ∈ [0, 1) of `gd` and `sgd`. Default 0.9 for `sgd`, 0 for `gd`. */
   readonly momentum?: number;
-  /** Mini-batch size b ∈ [1, n] (required for `sgd`; `gd` uses b = n and accepts only that). */
+  /** Adam's moment decay rates β1, β2 ∈ [0, 1) and ε > 0. Defaults 0.9, 0.999, 1e-8. */
+  readonly adam?: { readonly beta1?: number; readonly beta2?: number; readonly epsilon?: number };
+  /** Mini-batch size b ∈ [1, n] (required for `sgd`; `adam` defaults to n; `gd` uses b = n and accepts only that). */
   readonly batchSize?: number;
   /** Seed of the per-epoch shuffles (`sgd`). Default 0. */
   readonly seed?: number;
@@ -93,7 +95,8 @@ interface Pass {
  * {@link Rng}, seeded) and steps along the gradient of the mini-batch objective
  * f_B(W) = ½ b⁻¹ ‖Φ(X_B; W) − Y_B‖² + λ/(2n) Σ‖W_i‖², whose expectation over the uniformly drawn batch B is f
  * (an unbiased estimate). An epoch holds ⌊n/b⌋ steps; the samples left over by a shuffle wait for the next one.
- * Both use heavy-ball momentum v ← μ v + ∇, W ← W − η v.
+ * `gd` and `sgd` use heavy-ball momentum v ← μ v + ∇, W ← W − η v; `adam` takes the backend's fused Adam step
+ * (bias-corrected first and second moments) on the same gradients.
  *
  * Backpropagation: Z_i = W_i Ã_{i−1}, A_i = σ(Z_i) for i < N, Φ = W_N Ã_{N−1}; δ_N = (Φ − Y)/b;
  * ∂W_i = δ_i Ã_{i−1}ᵀ + (λ/n) W_i; δ_{i−1} = (W̄_iᵀ δ_i) ⊙ σ′(Z_{i−1}), with W̄_i the view of W_i without its bias
@@ -109,7 +112,10 @@ export class BackpropTrainer {
   private readonly W: Matrix[] = [];
   private readonly Wbar: Matrix[] = [];
   private readonly G: Matrix[] = [];
+  /** Momentum velocity (gd, sgd) or Adam's first moment; Adam's second moment. */
   private readonly vel: Matrix[] = [];
+  private readonly second: Matrix[] = [];
+  private readonly adam?: { beta1: number; beta2: number; epsilon: number };
   private readonly full: Pass;
   private readonly batch?: Pass;
   private readonly test?: { x: Matrix; y: HostMatrix; oneHot: boolean };
@@ -130,6 +136,7 @@ export class BackpropTrainer {
     batchSize: number,
     momentum: number,
     seed: number,
+    adam: { beta1: number; beta2: number; epsilon: number } | undefined,
   ) {
     const b = device;
     const { layers, bias } = config;
@@ -138,6 +145,7 @@ export class BackpropTrainer {
     this.samples = data.x.cols;
     this.batchSize = batchSize;
     this.momentum = momentum;
+    this.adam = adam;
     this.rng = new Rng(seed);
     this.order = Int32Array.from({ length: this.samples }, (_, k) => k);
     this.cursor = this.samples; // shuffle before the first mini-batch
@@ -145,6 +153,7 @@ export class BackpropTrainer {
     this.Wbar.push(undefined as never);
     this.G.push(undefined as never);
     this.vel.push(undefined as never);
+    this.second.push(undefined as never);
     for (let i = 1; i <= this.depth; i++) {
       const cols = layers[i - 1] + extra;
       const w = b.alloc(layers[i], cols);
@@ -160,7 +169,8 @@ export class BackpropTrainer {
       this.W.push(w);
       this.Wbar.push(bias ? b.view(w, layers[i], layers[i - 1]) : w);
       this.G.push(b.alloc(layers[i], cols));
-      this.vel.push(momentum > 0 ? b.alloc(layers[i], cols) : (undefined as never));
+      this.vel.push(momentum > 0 || adam ? b.alloc(layers[i], cols) : (undefined as never));
+      this.second.push(adam ? b.alloc(layers[i], cols) : (undefined as never));
     }
     this.full = this.allocPass(this.samples);
     b.upload(this.full.A[0], augmentedHost(data.x, bias));
@@ -179,16 +189,28 @@ export class BackpropTrainer {
     const resolved = resolveProblem(data, { ...config, beta: 1, stepRule: authorsStepRule });
     const n = data.x.cols;
     const { optimizer, learningRate } = config;
-    if (optimizer !== 'gd' && optimizer !== 'sgd') invalid(`optimizer must be 'gd' or 'sgd', got '${String(optimizer)}'`);
+    if (optimizer !== 'gd' && optimizer !== 'sgd' && optimizer !== 'adam') invalid(`optimizer must be 'gd', 'sgd' or 'adam', got '${String(optimizer)}'`);
+    if (optimizer === 'adam' && config.momentum !== undefined) invalid(`momentum applies to 'gd' and 'sgd'; 'adam' takes adam.beta1`);
+    if (optimizer !== 'adam' && config.adam !== undefined) invalid(`adam options apply only to optimizer 'adam'`);
+    let adam: { beta1: number; beta2: number; epsilon: number } | undefined;
+    if (optimizer === 'adam') {
+      adam = { beta1: config.adam?.beta1 ?? 0.9, beta2: config.adam?.beta2 ?? 0.999, epsilon: config.adam?.epsilon ?? 1e-8 };
+      for (const key of ['beta1', 'beta2'] as const) {
+        if (!(adam[key] >= 0 && adam[key] < 1)) invalid(`adam.${key} must be a number in [0, 1), got ${adam[key]}`);
+      }
+      if (!(adam.epsilon > 0 && Number.isFinite(adam.epsilon))) invalid(`adam.epsilon must be a finite number > 0, got ${adam.epsilon}`);
+    }
     if (!(typeof learningRate === 'number' && Number.isFinite(learningRate) && learningRate > 0)) {
       invalid(`learningRate must be a finite number > 0, got ${learningRate}`);
     }
-    const momentum = config.momentum ?? (optimizer === 'sgd' ? 0.9 : 0);
+    const momentum = optimizer === 'adam' ? 0 : (config.momentum ?? (optimizer === 'sgd' ? 0.9 : 0));
     if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) invalid(`momentum must be a number in [0, 1), got ${momentum}`);
     let batchSize: number;
     if (optimizer === 'sgd') {
       if (config.batchSize === undefined) invalid(`optimizer 'sgd' needs a batchSize (an integer in [1, ${n}])`);
       batchSize = config.batchSize;
+    } else if (optimizer === 'adam') {
+      batchSize = config.batchSize ?? n;
     } else {
       batchSize = config.batchSize ?? n;
       if (batchSize !== n) invalid(`optimizer 'gd' uses the full batch (n = ${n}); got batchSize ${config.batchSize}`);
@@ -203,7 +225,7 @@ export class BackpropTrainer {
       ? init.weights
       : drawWeights(resolved.layers, { scheme: init.scheme, seed: init.seed, scale: init.scale, mode: init.mode, bias: resolved.bias });
     await backend.prepareActivation(config.activation);
-    return new BackpropTrainer(backend, data, { ...config, bias: resolved.bias }, weights, batchSize, momentum, seed);
+    return new BackpropTrainer(backend, data, { ...config, bias: resolved.bias }, weights, batchSize, momentum, seed, adam);
   }
 
   /** Optimiser steps done so far. */
@@ -305,7 +327,9 @@ export class BackpropTrainer {
     this.backward(p);
     const eta = this.config.learningRate;
     for (let i = 1; i <= this.depth; i++) {
-      if (this.momentum > 0) {
+      if (this.adam) {
+        b.adamStep(this.G[i], this.vel[i], this.second[i], this.W[i], { learningRate: eta, ...this.adam, step: this.stepsDone + 1 });
+      } else if (this.momentum > 0) {
         b.axpby(1, this.G[i], this.momentum, this.vel[i]);
         b.axpby(-eta, this.vel[i], 1, this.W[i]);
       } else {
@@ -445,7 +469,8 @@ export class BackpropTrainer {
     for (let i = 1; i <= this.depth; i++) {
       b.free(this.W[i]);
       b.free(this.G[i]);
-      if (this.momentum > 0) b.free(this.vel[i]);
+      if (this.momentum > 0 || this.adam) b.free(this.vel[i]);
+      if (this.adam) b.free(this.second[i]);
     }
     this.freePass(this.full);
     if (this.batch) this.freePass(this.batch);

@@ -1,4 +1,4 @@
-import { type Activation, type Backend, type DeviceScalar, type Matrix, type Precision, assertShape } from '@nladmm/core';
+import { type Activation, type AdamStepOptions, type Backend, type DeviceScalar, type Matrix, type Precision, assertShape } from '@nladmm/core';
 import { choleskyInPlace, solveCholeskyInPlace } from './cholesky.ts';
 import { GemmWorkspace, type Storage, type Strided, multiplyInto } from './gemm.ts';
 
@@ -223,6 +223,27 @@ export class CpuBackend implements Backend {
       const fromRow = r * S.ld;
       const toRow = r * O.ld;
       for (let q = 0; q < S.cols; q++) to[toRow + q] = scale * from[fromRow + q] + (q === r ? shift : 0);
+    }
+  }
+
+  adamStep(g: Matrix, m: Matrix, v: Matrix, w: Matrix, options: AdamStepOptions): void {
+    const G = this.#use('adamStep', g);
+    const M = this.#use('adamStep', m);
+    const V = this.#use('adamStep', v);
+    const W = this.#use('adamStep', w);
+    for (const [what, x] of [['M', M], ['V', V], ['W', W]] as const) assertSameShape('adamStep', what, x, G);
+    const { learningRate, beta1, beta2, epsilon, step } = options;
+    const firstCorrection = 1 - beta1 ** step;
+    const secondCorrection = 1 - beta2 ** step;
+    for (let r = 0; r < G.rows; r++) {
+      for (let q = 0; q < G.cols; q++) {
+        const grad = G.data[r * G.ld + q];
+        const mi = r * M.ld + q;
+        const vi = r * V.ld + q;
+        M.data[mi] = beta1 * M.data[mi] + (1 - beta1) * grad;
+        V.data[vi] = beta2 * V.data[vi] + (1 - beta2) * grad * grad;
+        W.data[r * W.ld + q] -= (learningRate * (M.data[mi] / firstCorrection)) / (Math.sqrt(V.data[vi] / secondCorrection) + epsilon);
+      }
     }
   }
 

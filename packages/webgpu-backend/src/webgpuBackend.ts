@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import {
   type Activation,
+  type AdamStepOptions,
   type Backend,
   type DeviceScalar,
   type Matrix,
@@ -78,7 +79,7 @@ function activationValues(act: Activation | undefined): { SIGMA: string; DSIGMA:
   return act ? { SIGMA: act.wgsl.sigma, DSIGMA: act.wgsl.dsigma } : { SIGMA: 'return x;', DSIGMA: 'return 1.0;' };
 }
 
-type ElementwiseOp = 'fill' | 'copy' | 'axpby' | 'shifted' | 'activate' | 'multiplier' | 'multiplier_d';
+type ElementwiseOp = 'fill' | 'copy' | 'axpby' | 'square_axpby' | 'adam_apply' | 'shifted' | 'activate' | 'multiplier' | 'multiplier_d';
 type ReduceOp = 'sumsq' | 'dot' | 'maxabs';
 
 /**
@@ -379,6 +380,19 @@ export class WebGpuBackend implements Backend {
     assertShape('shiftedScale: out', O, S.rows, S.cols);
     const scalar = this.#useScalar('shiftedScale', c);
     this.#elementwise('shifted', undefined, O, [S], { shift, slot: scalar.slot });
+  }
+
+  adamStep(g: Matrix, m: Matrix, v: Matrix, w: Matrix, options: AdamStepOptions): void {
+    const G = this.#use('adamStep', g);
+    const M = this.#use('adamStep', m);
+    const V = this.#use('adamStep', v);
+    const W = this.#use('adamStep', w);
+    for (const [what, x] of [['M', M], ['V', V], ['W', W]] as const) assertShape(`adamStep: ${what}`, x, G.rows, G.cols);
+    const { learningRate, beta1, beta2, epsilon, step } = options;
+    this.#elementwise('axpby', undefined, M, [G], { alpha: 1 - beta1, beta: beta1 });
+    this.#elementwise('square_axpby', undefined, V, [G], { alpha: 1 - beta2, beta: beta2 });
+    // W ← W − α M / (√(β V) + ε) with α = lr / (1 − β1^t), β = 1 / (1 − β2^t), ε in the shift slot.
+    this.#elementwise('adam_apply', undefined, W, [M, V], { alpha: learningRate / (1 - beta1 ** step), beta: 1 / (1 - beta2 ** step), shift: epsilon });
   }
 
   axpby(alpha: number, x: Matrix, beta: number, y: Matrix): void {

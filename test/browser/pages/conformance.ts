@@ -31,6 +31,7 @@ import {
   type Placed,
   seedFor,
   tanhActivation,
+  refAdamStep,
 } from '../../conformance/reference.ts';
 
 export interface CheckResult {
@@ -290,6 +291,21 @@ export async function runConformance(target: Backend, rel: number): Promise<Conf
         await padding('axpby', what, x, y);
         cleanup();
       }
+    }
+    const rngAdam = createRng(seedFor('adamStep'));
+    for (const [rows, cols] of [[7, 13]]) {
+      const options = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 3 };
+      const g = await place(randomMatrix(rngAdam, rows, cols), 'colPrefix');
+      const m = await place(randomMatrix(rngAdam, rows, cols, 0.1), 'rowPrefix');
+      const v = await place(absolute(randomMatrix(rngAdam, rows, cols, 0.01)));
+      const w = await place(randomMatrix(rngAdam, rows, cols), 'colPrefix');
+      backend.adamStep(g.matrix, m.matrix, v.matrix, w.matrix, options);
+      const want = refAdamStep(g.stored, m.stored, v.stored, w.stored, options);
+      const what = `${rows}×${cols}`;
+      near('adamStep', `${what} M`, await fetch(m.matrix), want.m, frobenius(want.m) + frobenius(g.stored), rel);
+      near('adamStep', `${what} W`, await fetch(w.matrix), want.w, frobenius(want.w) + options.learningRate * Math.sqrt(rows * cols) * 10, rel);
+      await padding('adamStep', what, w, v);
+      cleanup();
     }
   }
 

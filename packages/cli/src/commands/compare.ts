@@ -30,13 +30,13 @@ const NOT_COMPARE = new Set(['resume', 'optimizer', 'checkpoint-every', 'plots',
 
 export const COMPARE_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', group: 'Run', placeholder: 'DIR', description: 'output folder (must not exist or be empty)' },
-  { name: 'baseline', type: 'string', group: 'Run', placeholder: 'NAME', choices: ['gd', 'sgd'], description: 'the baseline optimiser', defaultText: 'gd' },
+  { name: 'baseline', type: 'string', group: 'Run', placeholder: 'NAME', choices: ['gd', 'sgd', 'adam'], description: 'the baseline optimiser', defaultText: 'gd' },
   ...TRAIN_OPTIONS.filter((s) => !NOT_COMPARE.has(s.name)),
 ];
 
 export const COMPARE_HELP = `Usage: nladmm compare --out DIR [options]
 
-Runs Algorithm 1 (ADMM) and a backpropagation baseline (--baseline gd|sgd, with --learning-rate, --momentum,
+Runs Algorithm 1 (ADMM) and a backpropagation baseline (--baseline gd|sgd|adam, with --learning-rate, --momentum,
 --batch-size) on the same data, network and initial weights W^0, each for --iterations (or --time-limit
 seconds each), and writes into DIR: compare.svg and compare.png (training loss and test accuracy against
 iterations and wall time), compare.md and compare.json (final loss, accuracy, time per iteration; the check
@@ -168,7 +168,7 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see nladmm compare --help)`);
   if (typeof flags.out !== 'string') throw new UsageError('--out DIR is required');
   const out = resolve(ctx.cwd, flags.out);
-  const baseline = (flags.baseline ?? 'gd') as 'gd' | 'sgd';
+  const baseline = (flags.baseline ?? 'gd') as 'gd' | 'sgd' | 'adam';
   const quiet = flags.quiet === true;
   const { baseline: _b, out: _o, ...trainFlags } = flags;
   const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};

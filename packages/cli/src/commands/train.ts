@@ -37,6 +37,7 @@ import { Progress } from '../progress.ts';
 import { loadRunInputs } from '../runInputs.ts';
 import {
   DEFAULTS,
+  DEFAULT_ADAM_LEARNING_RATE,
   DEFAULT_LEARNING_RATE,
   RESUMABLE,
   TRAIN_OPTIONS,
@@ -236,7 +237,7 @@ async function resumeSettings(runDir: string, flags: ParsedOptions): Promise<Tra
   const configPath = join(runDir, CONFIG);
   if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a run directory (no ${CONFIG})`);
   const storedOptimizer = await readFile(configPath, 'utf8').then((t) => (JSON.parse(t) as { options?: { optimizer?: unknown } }).options?.optimizer, () => undefined);
-  if (storedOptimizer === 'gd' || storedOptimizer === 'sgd') {
+  if (storedOptimizer === 'gd' || storedOptimizer === 'sgd' || storedOptimizer === 'adam') {
     throw new UsageError(`--resume ${runDir}: the run used --optimizer ${storedOptimizer}; only admm runs can be resumed (start a new run instead)`);
   }
   if (!existsSync(join(runDir, CHECKPOINT))) throw new UsageError(`--resume ${runDir}: no ${CHECKPOINT} to continue from`);
@@ -468,7 +469,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
 
 /** The BackpropConfig of a gd/sgd run: the network, λ and initialisation of the ADMM config plus the optimiser. */
 export function backpropConfig(settings: TrainSettings, config: AdmmConfig, init: AdmmConfig['init'] = config.init): BackpropConfig {
-  if (settings.optimizer === 'admm') throw new UsageError('internal: backpropConfig needs --optimizer gd or sgd');
+  if (settings.optimizer === 'admm') throw new UsageError('internal: backpropConfig needs --optimizer gd, sgd or adam');
   return {
     layers: config.layers,
     activation: config.activation,
@@ -476,7 +477,7 @@ export function backpropConfig(settings: TrainSettings, config: AdmmConfig, init
     bias: config.bias,
     init,
     optimizer: settings.optimizer,
-    learningRate: settings.learningRate ?? DEFAULT_LEARNING_RATE,
+    learningRate: settings.learningRate ?? (settings.optimizer === 'adam' ? DEFAULT_ADAM_LEARNING_RATE : DEFAULT_LEARNING_RATE),
     ...(settings.momentum !== undefined ? { momentum: settings.momentum } : {}),
     ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
     seed: settings.seed,
