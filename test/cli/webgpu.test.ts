@@ -32,6 +32,18 @@ describe('nladmm train --backend webgpu', () => {
     expect(Math.abs(g.trainLoss - c.trainLoss) / c.trainLoss).toBeLessThan(1e-3);
   });
 
+  it('runs the backprop baselines on the WebGPU backend too (adam, mini-batch), matching the CPU f64 run', async () => {
+    const extra = ['--optimizer', 'adam', '--learning-rate', '0.01', '--batch-size', '20'];
+    const gpu = await cli(['train', ...args, ...extra, '--backend', 'webgpu', '--precision', 'f32', '--out', 'gpu-adam'], dir);
+    expect(gpu.stderr).toBe('');
+    expect(gpu.code).toBe(0);
+    const cpu = await cli(['train', ...args, ...extra, '--backend', 'cpu', '--out', 'cpu-adam'], dir);
+    expect(cpu.code).toBe(0);
+    const [g, c] = [await lastMetrics(join(dir, 'gpu-adam')), await lastMetrics(join(dir, 'cpu-adam'))];
+    expect(g.iteration).toBe(4);
+    expect(Math.abs(g.trainLoss - c.trainLoss) / c.trainLoss).toBeLessThan(1e-3);
+  });
+
   it('--backend auto falls back to the CPU where the only adapter is software', async () => {
     const run = await cli(['train', ...args, '--backend', 'auto', '--precision', 'f32', '--out', 'auto'], dir);
     expect(run.code).toBe(0);
