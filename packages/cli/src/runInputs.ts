@@ -15,8 +15,8 @@ import {
 import { resolveActivation } from './activations.ts';
 import { type LoadedData, loadTrainingData } from './data/datasets.ts';
 import { CliError, UsageError, messageOf } from './errors.ts';
-import { readInitWeights } from './io/model.ts';
-import type { TrainSettings } from './trainOptions.ts';
+import { type ModelInfo, readInitWeights } from './io/model.ts';
+import { type TrainSettings, settingsToOptions } from './trainOptions.ts';
 
 export interface RunInputs {
   /** The settings, with β and λ replaced when --theory-parameters is on. */
@@ -28,6 +28,25 @@ export interface RunInputs {
   readonly config: AdmmConfig;
   /** The suggestion used for β and λ (only with --theory-parameters). */
   readonly suggestion?: ParameterSuggestion;
+}
+
+/** What a model or checkpoint file records about a run (its iteration apart). */
+export function modelInfo(settings: TrainSettings, inputs: Pick<RunInputs, 'activation' | 'plugin' | 'data' | 'layers'>): Omit<ModelInfo, 'iteration'> {
+  return {
+    layers: inputs.layers,
+    activation: inputs.activation.name,
+    activationPlugin: inputs.plugin,
+    bias: settings.bias,
+    precision: settings.precision,
+    preprocessing: inputs.data.preprocessing,
+    targets: inputs.data.targets,
+    options: settingsToOptions(settings),
+  };
+}
+
+/** --time-limit in ms (undefined when not set). */
+export function timeLimitMs(settings: TrainSettings): number | undefined {
+  return settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined;
 }
 
 /** Suggested parameters for a configuration; errors of the theory become CLI errors. */

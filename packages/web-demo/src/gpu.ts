@@ -4,18 +4,10 @@
  * matrices by columns beyond maxStorageBufferBindingSize and picks its Cholesky block size from the workgroup
  * memory), and a description of the adapter for the page.
  */
-import type { AdapterDescription } from '@nladmm/webgpu-backend';
+import { type DeviceInfo, requestComputeDevice } from '@nladmm/webgpu-backend';
 
-export interface BrowserAdapterInfo extends AdapterDescription {
-  readonly vendor: string;
-  readonly architecture: string;
-  readonly device: string;
-  readonly description: string;
-  readonly isSoftware: boolean;
-  readonly isFallbackAdapter: boolean;
-  readonly features: readonly string[];
-  readonly limits: Readonly<Record<string, number>>;
-}
+/** What requestBrowserGpu reports about its adapter and device. */
+export type BrowserAdapterInfo = DeviceInfo;
 
 export interface BrowserGpu {
   readonly device: GPUDevice;
@@ -28,23 +20,6 @@ export class WebGpuUnavailableError extends Error {
     super(message);
     this.name = 'WebGpuUnavailableError';
   }
-}
-
-const WANTED_LIMITS = [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxStorageBuffersPerShaderStage',
-  'maxComputeWorkgroupsPerDimension',
-] as const;
-
-const WANTED_FEATURES = ['subgroups', 'shader-f16', 'timestamp-query'];
-
-function isSoftware(info: GPUAdapterInfo): boolean {
-  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  return fallback || /swiftshader|llvmpipe|lavapipe|software|warp/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
 }
 
 /**
@@ -71,27 +46,5 @@ export async function requestBrowserGpu(gpu: GPU | undefined = (globalThis.navig
     (await within('requestAdapter', gpu.requestAdapter({ powerPreference: 'high-performance' }))) ??
     (await within('requestAdapter (fallback)', gpu.requestAdapter({ forceFallbackAdapter: true })));
   if (!adapter) throw new WebGpuUnavailableError('navigator.gpu.requestAdapter() found no adapter (WebGPU may be disabled or blocklisted for this GPU)');
-  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
-  const requiredLimits: Record<string, number> = {};
-  for (const name of WANTED_LIMITS) {
-    const value = (adapter.limits as unknown as Record<string, number>)[name];
-    if (typeof value === 'number') requiredLimits[name] = value;
-  }
-  const device = await within('requestDevice', adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'nladmm' }));
-  const adapterInfo = adapter.info;
-  const limits: Record<string, number> = {};
-  for (const name of WANTED_LIMITS) limits[name] = (device.limits as unknown as Record<string, number>)[name];
-  return {
-    device,
-    info: {
-      vendor: adapterInfo.vendor,
-      architecture: adapterInfo.architecture,
-      device: adapterInfo.device,
-      description: adapterInfo.description,
-      isSoftware: isSoftware(adapterInfo),
-      isFallbackAdapter: (adapterInfo as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
-      features: [...device.features].map(String).sort(),
-      limits,
-    },
-  };
+  return within('requestDevice', requestComputeDevice(adapter));
 }

@@ -3,5 +3,6 @@
  * get a device from './node.ts' (createNodeDevice), in a browser from navigator.gpu.
  */
 export { WebGpuBackend, type AdapterDescription, type WebGpuBackendOptions } from './webgpuBackend.ts';
+export { type DeviceInfo, isSoftwareAdapter, requestComputeDevice } from './device.ts';
 export { ShaderCompileError, type RuntimeStats } from './runtime.ts';
 export { TILE_CONFIGS, type GemmTuning, type TileConfig } from './gemm.ts';

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AdapterDescription } from './webgpuBackend.ts';
+import { type DeviceInfo, isSoftwareAdapter, requestComputeDevice } from './device.ts';
 
 /**
  * Dawn zero-fills workgroup memory at the start of every workgroup unless told not to. The backend's kernels write
@@ -30,15 +30,8 @@ export interface NodeDeviceOptions {
   readonly dawnOptions?: readonly string[];
 }
 
-export interface NodeDeviceInfo extends AdapterDescription {
-  readonly vendor: string;
-  readonly architecture: string;
-  readonly device: string;
-  readonly description: string;
-  readonly isSoftware: boolean;
-  readonly features: readonly string[];
-  readonly limits: Readonly<Record<string, number>>;
-}
+/** What createNodeDevice reports about its adapter and device. */
+export type NodeDeviceInfo = DeviceInfo;
 
 export interface NodeDevice {
   readonly device: GPUDevice;
@@ -137,22 +130,6 @@ function patchDestroyUnmaps(globals: Record<string, unknown>): void {
   proto[PATCHED] = true;
 }
 
-const WANTED_FEATURES = ['subgroups', 'shader-f16', 'timestamp-query'];
-const WANTED_LIMITS = [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxStorageBuffersPerShaderStage',
-  'maxComputeWorkgroupsPerDimension',
-] as const;
-
-function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
-  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  return fallback || /swiftshader|llvmpipe|lavapipe|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
-}
-
 /**
  * Dawn instances in use. Dawn processes a device's events through its instance, so the instance must stay reachable
  * while the device lives: an instance collected by the garbage collector under a live device crashes the process
@@ -180,26 +157,10 @@ export async function createNodeDevice(options: NodeDeviceOptions = {}): Promise
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new Error(`createNodeDevice: no WebGPU adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? ''})`);
     const adapterInfo = adapter.info;
-    const isSoftware = isSoftwareAdapter(adapterInfo);
-    if (policy === 'forbid' && isSoftware) throw new Error(`createNodeDevice: only a software adapter was found (${adapterInfo.description || adapterInfo.architecture})`);
-    const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
-    const requiredLimits: Record<string, number> = {};
-    for (const name of WANTED_LIMITS) {
-      const value = (adapter.limits as unknown as Record<string, number>)[name];
-      if (typeof value === 'number') requiredLimits[name] = value;
+    if (policy === 'forbid' && isSoftwareAdapter(adapterInfo)) {
+      throw new Error(`createNodeDevice: only a software adapter was found (${adapterInfo.description || adapterInfo.architecture})`);
     }
-    device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
-    const limits: Record<string, number> = {};
-    for (const name of WANTED_LIMITS) limits[name] = (device.limits as unknown as Record<string, number>)[name];
-    info = {
-      vendor: adapterInfo.vendor,
-      architecture: adapterInfo.architecture,
-      device: adapterInfo.device,
-      description: adapterInfo.description,
-      isSoftware,
-      features: [...device.features].map(String).sort(),
-      limits,
-    };
+    ({ device, info } = await requestComputeDevice(adapter));
   } catch (err) {
     liveInstances.delete(gpu);
     throw err;

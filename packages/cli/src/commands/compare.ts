@@ -21,7 +21,7 @@ import { encodePng } from '../plot/png.ts';
 import { rasterize } from '../plot/raster.ts';
 import type { Primitive, Scene } from '../plot/scene.ts';
 import { renderSvg } from '../plot/svg.ts';
-import { loadRunInputs } from '../runInputs.ts';
+import { loadRunInputs, modelInfo, timeLimitMs } from '../runInputs.ts';
 import { TRAIN_OPTIONS, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
 import { absolutize, backpropConfig, createBaseline } from './train.ts';
@@ -188,21 +188,11 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
   };
   const stop = {
     maxIterations: settings.iterations,
-    timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined,
+    timeLimitMs: timeLimitMs(settings),
     metricsEvery: settings.metricsEvery,
     signal: ctx.signal,
   };
-  const info: ModelInfo = {
-    layers,
-    activation: activation.name,
-    activationPlugin: plugin,
-    bias: settings.bias,
-    precision: settings.precision,
-    preprocessing: data.preprocessing,
-    targets: data.targets,
-    options: settingsToOptions(admmSettings),
-    iteration: 0,
-  };
+  const info: ModelInfo = { ...modelInfo(admmSettings, { activation, plugin, data, layers }), iteration: 0 };
   const backend = await createBackend(settings.backend, settings.precision);
   try {
     const trainData = { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y };

@@ -34,7 +34,7 @@ import { syncDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { type ModelInfo, decodeCheckpoint, encodeCheckpoint, encodeModel } from '../io/model.ts';
 import { parseMetrics, writePlots } from '../plot/charts.ts';
 import { Progress } from '../progress.ts';
-import { loadRunInputs } from '../runInputs.ts';
+import { loadRunInputs, modelInfo, timeLimitMs } from '../runInputs.ts';
 import {
   DEFAULTS,
   DEFAULT_ADAM_LEARNING_RATE,
@@ -219,16 +219,7 @@ async function prepare(input: TrainSettings): Promise<Prepared> {
     if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
     throw err;
   }
-  const info: Omit<ModelInfo, 'iteration'> = {
-    layers,
-    activation: activation.name,
-    activationPlugin: plugin,
-    bias: settings.bias,
-    precision: settings.precision,
-    preprocessing: data.preprocessing,
-    targets: data.targets,
-    options: settingsToOptions(settings),
-  };
+  const info = modelInfo(settings, { activation, plugin, data, layers });
   return { settings, data, backend, trainer, info, config, ...(suggestion ? { suggestion } : {}) };
 }
 
@@ -305,7 +296,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
     columns: ctx.columns,
     startIteration: 0,
     totalIterations: settings.iterations,
-    timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined,
+    timeLimitMs: timeLimitMs(settings),
     quiet: o.quiet,
   });
 
@@ -417,7 +408,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
     result = await trainer.run({
       maxIterations: settings.iterations,
       gradTolerance: settings.gradTol,
-      timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined,
+      timeLimitMs: timeLimitMs(settings),
       signal: controller.signal,
       metricsEvery: settings.metricsEvery,
     });
@@ -504,17 +495,7 @@ async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: 
   try {
     const trainer = await createBaseline(backend, data, backpropConfig(settings, config));
     try {
-      const info: ModelInfo = {
-        layers,
-        activation: activation.name,
-        activationPlugin: plugin,
-        bias: settings.bias,
-        precision: settings.precision,
-        preprocessing: data.preprocessing,
-        targets: data.targets,
-        options: settingsToOptions(settings),
-        iteration: 0,
-      };
+      const info: ModelInfo = { ...modelInfo(settings, { activation, plugin, data, layers }), iteration: 0 };
       const runDir = o.runDir;
       const metricsPath = join(runDir, METRICS);
       const configJson = {
@@ -525,7 +506,7 @@ async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: 
         { name: CONFIG, data: `${JSON.stringify(configJson, null, 2)}\n` },
         { name: METRICS, data: '' },
       ]);
-      const progress = new Progress({ write: ctx.stderr, tty: ctx.isTTY, columns: ctx.columns, startIteration: 0, totalIterations: settings.iterations, timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined, quiet: o.quiet });
+      const progress = new Progress({ write: ctx.stderr, tty: ctx.isTTY, columns: ctx.columns, startIteration: 0, totalIterations: settings.iterations, timeLimitMs: timeLimitMs(settings), quiet: o.quiet });
       if (!o.quiet) {
         progress.message(data.description);
         progress.message(`network ${layers.join('-')} ${activation.name}, optimizer ${settings.optimizer}, η = ${trainer.config.learningRate}, μ = ${trainer.momentum}, batch ${trainer.batchSize}, λ = ${settings.lambda}; backend ${backend.describe()}`);
@@ -546,7 +527,7 @@ async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: 
         result = await trainer.run({
           maxIterations: settings.iterations,
           gradTolerance: settings.gradTol,
-          timeLimitMs: settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined,
+          timeLimitMs: timeLimitMs(settings),
           signal: controller.signal,
           metricsEvery: settings.metricsEvery,
         });
