@@ -1,17 +1,21 @@
 // WebGPU backend benchmark: per-kernel throughput at the shapes Algorithm 1 runs on Fashion-MNIST (n = 60000) and
 // per-iteration time of Algorithm 1 itself. Prints a table and writes JSON.
 //
-// Usage: pnpm exec tsx scripts/bench-webgpu.ts [--quick] [--only kernels|admm] [--out bench-webgpu.json]
-//        [--repeats 5] [--sweep] [--gemm-config 128x128] [--no-split-k] [--block-size 32|64]
-//        [--software auto|require|forbid] [--lambda 1]
+// Usage: pnpm exec tsx scripts/bench-webgpu.ts [--quick] [--only kernels,sweep,admm] [--out bench-webgpu.json]
+//        [--repeats 5] [--warmup-ms 1000] [--profile] [--sweep] [--sweep-configs 128x128,64x64-k32-t4x4,…]
+//        [--gemm-config 128x128] [--no-split-k] [--block-size 32|64] [--software auto|require|forbid] [--lambda 1]
 //        [--dawn-options enable-dawn-features=allow_unsafe_apis,disable_robustness,disable_workgroup_init]
 // or, on a machine without node_modules, the esbuild bundle: node .bundle/bench.mjs … (scripts/build-gpu-bundle.sh),
 // which loads Dawn from $DAWN_NODE.
 //
-// --quick: small shapes (a smoke run on SwiftShader). --sweep: the square and ADMM GEMMs once per tile config.
-// Timing: GPU timestamps around the repeated op when the device has 'timestamp-query', else wall time from the first
-// command to the end of the GPU work (submit + onSubmittedWorkDone); one warm-up run first, then --repeats runs
-// timed together, reported per run.
+// --quick: small shapes (a smoke run on SwiftShader). --only: the sections to run (default kernels and admm, and sweep
+// with --sweep). sweep: the square and ADMM GEMMs once per tile config (the table's, or the names and
+// BMxBN-kBK-tTMxTN specs of --sweep-configs). --profile: GPU time of every dispatch of one
+// Algorithm 1 iteration, of the solve and of the Cholesky, summed by label (needs 'timestamp-query').
+// Timing: each op first runs for at least --warmup-ms of wall time (so that the GPU leaves its idle clocks), then
+// --repeats runs are timed one by one, by GPU timestamps around the op when the device has 'timestamp-query', else
+// by wall time from the first command to the end of the GPU work; the median is reported (and the minimum in the
+// JSON). Every GEMM's result is checked on sampled entries against f64 dot products on the host.
 import { writeFileSync } from 'node:fs';
 import { type Activation, AdmmSolver, type Backend, type Matrix, Rng, hostMatrix, paperStepRule } from '@nladmm/core';
 import { sigmoid } from '@nladmm/activations';
@@ -29,25 +33,43 @@ const quick = flag('quick');
 const only = option('only');
 const out = option('out') ?? 'bench-webgpu.json';
 const repeats = Number(option('repeats') ?? (quick ? 2 : 5));
+const warmupMs = Number(option('warmup-ms') ?? (quick ? 0 : 1000));
+const profiling = flag('profile');
 const sweep = flag('sweep');
+const sweepConfigs = option('sweep-configs')?.split(',').filter(Boolean);
 const forcedConfig = option('gemm-config');
 const dawnOptions = option('dawn-options')?.split(' ').filter(Boolean) ?? [...DEFAULT_DAWN_OPTIONS];
 const software = (option('software') ?? 'auto') as SoftwarePolicy;
 const admmLambda = Number(option('lambda') ?? 1);
 const blockSize = option('block-size') === undefined ? undefined : (Number(option('block-size')) as 32 | 64);
-if (only !== undefined && only !== 'kernels' && only !== 'admm') throw new Error(`--only takes kernels or admm, got ${only}`);
+const SECTIONS = ['kernels', 'sweep', 'admm'];
+const sections = only?.split(',') ?? ['kernels', ...(sweep ? ['sweep'] : []), 'admm'];
+for (const section of sections) if (!SECTIONS.includes(section)) throw new Error(`--only takes sections among ${SECTIONS.join(', ')}, got '${section}'`);
 
-interface KernelResult {
+interface Timing {
+  /** Median of the timed runs. */
+  ms: number;
+  minMs: number;
+  timing: 'gpu-timestamp' | 'wall';
+  /** Median wall time of a run (first command to onSubmittedWorkDone), also when `ms` comes from timestamps. */
+  wallMs: number;
+  /** Runs made in the warm-up. */
+  warmupRuns: number;
+}
+interface KernelResult extends Timing {
   name: string;
   shape: string;
   config?: string;
-  ms: number;
-  timing: 'gpu-timestamp' | 'wall';
-  /** Wall time per run (submit to onSubmittedWorkDone), also when `ms` comes from timestamps. */
-  wallMs: number;
   gflops?: number;
   gbps?: number;
+  /** Largest error of the sampled entries relative to Σ|a_ik b_kj| (GEMMs). */
+  maxRelError?: number;
   note?: string;
+}
+interface ProfileRow {
+  label: string;
+  count: number;
+  ms: number;
 }
 interface AdmmResult {
   backend: string;
@@ -55,6 +77,8 @@ interface AdmmResult {
   n: number;
   msPerIteration?: number;
   setupMs?: number;
+  /** GPU time of one iteration's dispatches, summed by label (--profile). */
+  profile?: { totalMs: number; dispatches: number; rows: ProfileRow[] };
   note?: string;
 }
 
@@ -62,8 +86,9 @@ const nd = await createNodeDevice({ software, dawnOptions });
 const results = {
   date: new Date().toISOString(),
   adapter: nd.info,
-  options: { quick, repeats, sweep, forcedConfig, blockSize, noSplitK: flag('no-split-k'), dawnOptions },
+  options: { sections, quick, repeats, warmupMs, profiling, sweep, sweepConfigs, forcedConfig, blockSize, noSplitK: flag('no-split-k'), dawnOptions },
   kernels: [] as KernelResult[],
+  profiles: [] as { name: string; shape: string; totalMs: number; dispatches: number; rows: ProfileRow[] }[],
   admm: [] as AdmmResult[],
 };
 console.log(`adapter: ${nd.info.vendor} / ${nd.info.architecture} / ${nd.info.description}${nd.info.isSoftware ? ' [software]' : ''}`);
@@ -78,27 +103,89 @@ const makeBackend = (config?: string) =>
   });
 
 const rng = new Rng(1);
-function randomFill(b: Backend, m: Matrix, scale = 1): void {
+function randomFill(b: Backend, m: Matrix, scale = 1): Float32Array {
   const data = new Float32Array(m.rows * m.cols);
   for (let k = 0; k < data.length; k++) data[k] = scale * (2 * rng.uniform() - 1);
   b.upload(m, data);
+  return data;
 }
 
-/** Mean time of one run of `op` over `repeats` runs after a warm-up. */
-async function measure(b: WebGpuBackend, op: () => void): Promise<{ ms: number; timing: KernelResult['timing']; wallMs: number }> {
-  op();
-  await b.sync();
-  const t = await b.time(() => {
-    for (let r = 0; r < repeats; r++) op();
-  });
-  const wallMs = t.wallMs / repeats;
-  return t.gpuMs !== undefined ? { ms: t.gpuMs / repeats, timing: 'gpu-timestamp', wallMs } : { ms: wallMs, timing: 'wall', wallMs };
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Warm-up for at least --warmup-ms (one run at least), then --repeats runs timed one by one. */
+async function measure(b: WebGpuBackend, op: () => void): Promise<Timing> {
+  let warmupRuns = 0;
+  const start = performance.now();
+  do {
+    op();
+    await b.sync();
+    warmupRuns++;
+  } while (performance.now() - start < warmupMs);
+  const gpu: number[] = [];
+  const wall: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t = await b.time(op);
+    wall.push(t.wallMs);
+    if (t.gpuMs !== undefined) gpu.push(t.gpuMs);
+  }
+  const times = gpu.length === repeats ? gpu : wall;
+  return { ms: median(times), minMs: Math.min(...times), timing: gpu.length === repeats ? 'gpu-timestamp' : 'wall', wallMs: median(wall), warmupRuns };
+}
+
+/** GPU time of each dispatch `op` encodes, summed over dispatches with the same label, largest first. */
+async function profileOp(b: WebGpuBackend, op: () => void | Promise<void>): Promise<{ totalMs: number; dispatches: number; rows: ProfileRow[] }> {
+  const entries = await b.profile(op);
+  const byLabel = new Map<string, ProfileRow>();
+  for (const e of entries) {
+    const row = byLabel.get(e.label) ?? { label: e.label, count: 0, ms: 0 };
+    row.count++;
+    row.ms += e.ms;
+    byLabel.set(e.label, row);
+  }
+  const rows = [...byLabel.values()].sort((x, y) => y.ms - x.ms);
+  return { totalMs: entries.reduce((t, e) => t + e.ms, 0), dispatches: entries.length, rows };
+}
+
+function printProfile(title: string, p: { totalMs: number; dispatches: number; rows: ProfileRow[] }, top = 25): void {
+  console.log(`  profile of ${title}: ${p.dispatches} dispatches, ${p.totalMs.toFixed(2)} ms of GPU time in them`);
+  for (const r of p.rows.slice(0, top)) console.log(`    ${r.ms.toFixed(3).padStart(9)} ms ${String(r.count).padStart(4)}×  ${r.label}`);
+  if (p.rows.length > top) console.log(`    … ${p.rows.length - top} more labels, ${p.rows.slice(top).reduce((t, r) => t + r.ms, 0).toFixed(3)} ms`);
+  const byKind = new Map<string, number>();
+  for (const r of p.rows) {
+    const kind = r.label.split(' ')[0];
+    byKind.set(kind, (byKind.get(kind) ?? 0) + r.ms);
+  }
+  console.log(`    by kind: ${[...byKind].sort((x, y) => y[1] - x[1]).map(([k, ms]) => `${k} ${ms.toFixed(2)} ms`).join(', ')}`);
+}
+
+/**
+ * Largest error of `samples` entries of C = op(A) op(B) (host data, row-major) relative to Σ_k |a_ik b_kj|, the
+ * scale of the rounding error of the sum (a wrong or skipped product shows as O(1)).
+ */
+function checkProduct(a: ArrayLike<number>, transA: boolean, bData: ArrayLike<number>, transB: boolean, c: ArrayLike<number>, m: number, n: number, k: number, samples = 32): number {
+  const r = new Rng(99);
+  let worst = 0;
+  for (let s = 0; s < samples; s++) {
+    const i = Math.floor(r.uniform() * m);
+    const j = Math.floor(r.uniform() * n);
+    let sum = 0;
+    let abs = 0;
+    for (let q = 0; q < k; q++) {
+      const x = transA ? a[q * m + i] : a[i * k + q];
+      const y = transB ? bData[j * k + q] : bData[q * n + j];
+      sum += x * y;
+      abs += Math.abs(x * y);
+    }
+    worst = Math.max(worst, Math.abs(c[i * n + j] - sum) / Math.max(abs, 1e-30));
+  }
+  return worst;
 }
 
 function report(r: KernelResult): void {
   results.kernels.push(r);
   const rate = r.gflops !== undefined ? `${r.gflops.toFixed(1).padStart(9)} GFLOP/s` : r.gbps !== undefined ? `${r.gbps.toFixed(1).padStart(9)} GB/s   ` : ''.padStart(17);
-  console.log(`${r.name.padEnd(34)} ${r.shape.padEnd(22)} ${(r.config ?? '').padEnd(8)} ${r.ms.toFixed(3).padStart(10)} ms ${rate}  ${r.timing}${r.note ? `  (${r.note})` : ''}`);
+  const check = r.maxRelError === undefined ? '' : r.maxRelError > 1e-3 ? `  WRONG RESULT (sampled error ${r.maxRelError.toExponential(1)})` : `  ok ${r.maxRelError.toExponential(0)}`;
+  console.log(`${r.name.padEnd(34)} ${r.shape.padEnd(22)} ${(r.config ?? '').padEnd(16)} ${r.ms.toFixed(3).padStart(10)} ms ${rate}  ${r.timing}${check}${r.note ? `  (${r.note})` : ''}`);
 }
 
 async function gemmCase(name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, config?: string): Promise<void> {
@@ -107,10 +194,13 @@ async function gemmCase(name: string, m: number, n: number, k: number, transA: b
     const A = transA ? b.alloc(k, m) : b.alloc(m, k);
     const B = transB ? b.alloc(n, k) : b.alloc(k, n);
     const C = b.alloc(m, n);
-    randomFill(b, A);
-    randomFill(b, B);
+    const a = randomFill(b, A);
+    const bData = randomFill(b, B);
     const t = await measure(b, () => b.gemm(1, A, transA, B, transB, 0, C));
-    report({ name, shape: `${m}×${n}×${k}`, config: config ?? forcedConfig, ...t, gflops: (2 * m * n * k) / (t.ms * 1e6) });
+    const maxRelError = checkProduct(a, transA, bData, transB, await b.download(C), m, n, k);
+    report({ name, shape: `${m}×${n}×${k}`, config: config ?? forcedConfig, ...t, gflops: (2 * m * n * k) / (t.ms * 1e6), maxRelError });
+  } catch (err) {
+    console.log(`${name.padEnd(34)} ${`${m}×${n}×${k}`.padEnd(22)} ${(config ?? '').padEnd(16)} failed: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     b.dispose();
   }
@@ -121,9 +211,10 @@ async function gramCase(name: string, n: number, k: number): Promise<void> {
   try {
     const A = b.alloc(n, k);
     const C = b.alloc(n, n);
-    randomFill(b, A);
+    const a = randomFill(b, A);
     const t = await measure(b, () => b.gram(1, A, false, 0, C));
-    report({ name, shape: `${n}×${n}, k=${k}`, ...t, gflops: (2 * n * n * k) / (t.ms * 1e6), note: 'GEMM-equivalent 2n²k; computes the lower half' });
+    const maxRelError = checkProduct(a, false, a, true, await b.download(C), n, n, k);
+    report({ name, shape: `${n}×${n}, k=${k}`, ...t, gflops: (2 * n * n * k) / (t.ms * 1e6), maxRelError, note: 'GEMM-equivalent 2n²k; computes the lower half' });
   } finally {
     b.dispose();
   }
@@ -154,7 +245,15 @@ async function choleskyCase(n: number): Promise<void> {
       b.cholesky(M);
     });
     const ms = Math.max(t.ms - copy.ms, 1e-6);
-    report({ name: 'cholesky', shape: `${n}×${n}`, ms, timing: t.timing, wallMs: t.wallMs - copy.wallMs, gflops: n ** 3 / 3 / (ms * 1e6), note: `copy of the matrix (${copy.ms.toFixed(3)} ms) subtracted` });
+    report({ name: 'cholesky', shape: `${n}×${n}`, ...t, ms, wallMs: t.wallMs - copy.wallMs, gflops: n ** 3 / 3 / (ms * 1e6), note: `copy of the matrix (${copy.ms.toFixed(3)} ms) subtracted` });
+    if (profiling) {
+      const p = await profileOp(b, () => {
+        b.copy(source, M);
+        b.cholesky(M);
+      });
+      results.profiles.push({ name: 'cholesky (with the copy)', shape: `${n}×${n}`, ...p });
+      printProfile(`cholesky ${n}×${n} (with the copy)`, p, 10);
+    }
   } finally {
     b.dispose();
   }
@@ -170,6 +269,11 @@ async function solveCase(n: number, rhs: number): Promise<void> {
     await b.sync();
     const t = await measure(b, () => b.solveLeft(M, B));
     report({ name: 'solveLeft (L Lᵀ)⁻¹ B', shape: `${n}×${n}, ${rhs} rhs`, ...t, gflops: (2 * n * n * rhs) / (t.ms * 1e6) });
+    if (profiling) {
+      const p = await profileOp(b, () => b.solveLeft(M, B));
+      results.profiles.push({ name: 'solveLeft', shape: `${n}×${n}, ${rhs} rhs`, ...p });
+      printProfile(`solveLeft ${n}×${n}, ${rhs} rhs`, p, 10);
+    }
   } finally {
     b.dispose();
   }
@@ -188,11 +292,12 @@ async function multiplierCase(rows: number, cols: number, act: Activation): Prom
   }
 }
 
+// The ADMM shapes: n samples, layer widths d(·) (scaled down with --quick).
+const n = quick ? 2000 : 60000;
+const d = (x: number) => Math.max(4, Math.round(x * (quick ? 0.05 : 1)));
+
 async function kernels(): Promise<void> {
   console.log('\nkernels');
-  const s = quick ? 0.05 : 1;
-  const n = quick ? 2000 : 60000;
-  const d = (x: number) => Math.max(4, Math.round(x * s));
   await gemmCase('gemm NN  W·Ṽ (S = W Ṽ)', d(1000), n, d(785), false, false);
   await gemmCase('gemm NN  W·Ṽ (S = W Ṽ)', d(1000), n, d(1001), false, false);
   await gemmCase('gemm NT  G·Ṽᵀ (k = n)', d(1000), d(1001), n, false, true);
@@ -203,15 +308,16 @@ async function kernels(): Promise<void> {
   for (const size of quick ? [128, 256] : [1024, 4096]) await choleskyCase(size);
   await solveCase(quick ? 128 : 1024, n);
   await multiplierCase(d(1000), n, sigmoid);
-  if (sweep) {
-    console.log('\nGEMM tile configs');
-    for (const config of WebGpuBackend.gemmConfigs) {
-      const size = quick ? 256 : 4096;
-      await gemmCase('gemm NN  square', size, size, size, false, false, config);
-      await gemmCase('gemm NN  W·Ṽ', d(1000), n, d(1001), false, false, config);
-      await gemmCase('gemm NT  G·Ṽᵀ', d(1000), d(1001), n, false, true, config);
-      await gemmCase('gemm TN  W̄ᵀ·G', d(1000), n, d(1000), true, false, config);
-    }
+}
+
+async function sweepConfigsSection(): Promise<void> {
+  console.log('\nGEMM tile configs');
+  for (const config of sweepConfigs ?? WebGpuBackend.gemmConfigs) {
+    const size = quick ? 256 : 4096;
+    await gemmCase('gemm NN  square', size, size, size, false, false, config);
+    await gemmCase('gemm NN  W·Ṽ', d(1000), n, d(1001), false, false, config);
+    await gemmCase('gemm NT  G·Ṽᵀ', d(1000), d(1001), n, false, true, config);
+    await gemmCase('gemm TN  W̄ᵀ·G', d(1000), n, d(1000), true, false, config);
   }
 }
 
@@ -243,8 +349,11 @@ async function admmCase(backend: Backend, layers: number[], n: number, iteration
   });
   await backend.sync();
   const setupMs = performance.now() - t0;
-  await solver.step();
-  await backend.sync();
+  const warmupStart = performance.now();
+  do {
+    await solver.step();
+    await backend.sync();
+  } while (performance.now() - warmupStart < warmupMs);
   const times: number[] = [];
   for (let k = 0; k < iterations; k++) {
     const start = performance.now();
@@ -252,11 +361,12 @@ async function admmCase(backend: Backend, layers: number[], n: number, iteration
     await backend.sync();
     times.push(performance.now() - start);
   }
-  solver.dispose();
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)];
-  results.admm.push({ backend: backend.describe(), layers: layers.join('-'), n, msPerIteration: ms, setupMs });
+  const ms = median(times);
   console.log(`${backend.name.padEnd(8)} ${layers.join('-').padEnd(16)} n=${String(n).padEnd(6)} ${ms.toFixed(1).padStart(9)} ms/iteration (median of ${iterations}; setup ${setupMs.toFixed(0)} ms)`);
+  const profile = profiling && backend instanceof WebGpuBackend ? await profileOp(backend, () => solver.step()) : undefined;
+  if (profile) printProfile(`one iteration of ${layers.join('-')}`, profile);
+  solver.dispose();
+  results.admm.push({ backend: backend.describe(), layers: layers.join('-'), n, msPerIteration: ms, setupMs, ...(profile ? { profile } : {}) });
 }
 
 async function admm(): Promise<void> {
@@ -284,8 +394,9 @@ async function admm(): Promise<void> {
 }
 
 try {
-  if (only !== 'admm') await kernels();
-  if (only !== 'kernels') await admm();
+  if (sections.includes('kernels')) await kernels();
+  if (sections.includes('sweep')) await sweepConfigsSection();
+  if (sections.includes('admm')) await admm();
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${out}`);
 } finally {

@@ -167,13 +167,45 @@ describe('WebGpuBackend specifics', () => {
     }
   });
 
-  it('batches work: many calls, few submits', async () => {
+  it('profiles every dispatch with GPU timestamps, labelled, without changing results', async () => {
+    const rng = createRng(21);
+    const [A, B] = [randomMatrix(rng, 37, 70), randomMatrix(rng, 70, 45)];
+    const a = backend.alloc(37, 70);
+    const b = backend.alloc(70, 45);
+    const plain = backend.alloc(37, 45);
+    const profiled = backend.alloc(37, 45);
+    backend.upload(a, Float32Array.from(A.data));
+    backend.upload(b, Float32Array.from(B.data));
+    backend.gemm(1, a, false, b, false, 0, plain);
+    backend.axpby(2, plain, 0, plain);
+    const dispatches = backend.stats.dispatches;
+    const entries = await backend.profile(() => {
+      backend.gemm(1, a, false, b, false, 0, profiled);
+      backend.axpby(2, profiled, 0, profiled);
+    });
+    expect(entries.length).toBe(backend.stats.dispatches - dispatches);
+    expect(entries[0].label).toMatch(/^gemm NN 37×45×70 /);
+    expect(entries.at(-1)!.label).toBe('elementwise axpby 37×45');
+    for (const e of entries) expect(Number.isFinite(e.ms) && e.ms >= 0).toBe(true);
+    expect(entries.some((e) => e.ms > 0)).toBe(true);
+    expect(await backend.download(profiled)).toEqual(await backend.download(plain));
+    // Capacity 1: the first dispatch is timed, the rest run unprofiled.
+    const one = await backend.profile(() => {
+      backend.axpby(1, profiled, 1, profiled);
+      backend.axpby(1, profiled, 1, profiled);
+    }, 1);
+    expect(one.map((e) => e.label)).toEqual(['elementwise axpby 37×45']);
+    await expect(backend.profile(() => undefined, 0)).rejects.toThrow(/capacity must be an integer in \[1, 2048\], got 0/);
+    for (const m of [a, b, plain, profiled]) backend.free(m);
+  });
+
+  it('batches work: many calls, few submits (one per 64 dispatches, so the GPU starts while the host encodes)', async () => {
     const m = backend.alloc(8, 8);
     await backend.sync();
     const submits = backend.stats.submits;
-    for (let k = 0; k < 100; k++) backend.axpby(1, m, 0.5, m);
+    for (let k = 0; k < 200; k++) backend.axpby(1, m, 0.5, m);
     await backend.sync();
-    expect(backend.stats.submits - submits).toBeLessThanOrEqual(2);
+    expect(backend.stats.submits - submits).toBe(Math.ceil(200 / 64));
     backend.free(m);
   });
 
@@ -185,7 +217,8 @@ describe('WebGpuBackend specifics', () => {
       [45, 33, 700, false, true], // long K: split into partial slices on this adapter
       [19, 140, 23, true, true],
     ];
-    for (const forceConfig of WebGpuBackend.gemmConfigs) {
+    // The table's configs and two given as specs (BMxBN-kBK-tTMxTN): a tall thread block with BK = 32, a wide one with BK = 8.
+    for (const forceConfig of [...WebGpuBackend.gemmConfigs, '64x32-k32-t8x4', '32x64-k8-t4x8']) {
       const b = await WebGpuBackend.create({ device: gpu!.device, adapterInfo: gpu!.info, gemm: { forceConfig } });
       try {
         for (const [m, n, k, transA, transB] of cases) {
@@ -213,6 +246,26 @@ describe('WebGpuBackend specifics', () => {
         const error = frobenius(hostMatrix(70, 70, gram.map((v, i) => v - want.data[i])));
         expect(error / frobenius(x) ** 2, `${forceConfig}: gram`).toBeLessThan(REL * Math.sqrt(650));
         for (let i = 0; i < 70; i++) for (let j = 0; j < i; j++) expect(gram[i * 70 + j]).toBe(gram[j * 70 + i]);
+      } finally {
+        b.dispose();
+      }
+    }
+  });
+
+  it('refuses a GEMM config spec it cannot run, naming the problem', async () => {
+    const cases: [string, RegExp][] = [
+      ['bogus', /unknown GEMM config 'bogus' \(known: 128x128, .*or BMxBN-kBK-tTMxTN\)/],
+      ['64x64-k6-t4x4', /'64x64-k6-t4x4': BK must be a positive multiple of 4/],
+      ['64x64-k8-t6x4', /TM and TN must be positive multiples of 4/],
+      ['100x64-k8-t8x8', /BM and BN must be multiples of TM and TN/],
+      ['256x256-k4-t4x4', /4096 threads per workgroup exceed the device's \d+/],
+      ['256x256-k64-t16x16', /131072 bytes of workgroup memory exceed the device's \d+/],
+    ];
+    for (const [forceConfig, message] of cases) {
+      const b = await WebGpuBackend.create({ device: gpu!.device, adapterInfo: gpu!.info, gemm: { forceConfig } });
+      try {
+        const m = b.alloc(8, 8);
+        expect(() => b.gemm(1, m, false, m, false, 0, b.alloc(8, 8)), forceConfig).toThrow(message);
       } finally {
         b.dispose();
       }

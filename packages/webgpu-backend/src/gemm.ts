@@ -28,10 +28,34 @@ export const TILE_CONFIGS: readonly TileConfig[] = [
   { name: '32x32', BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, efficiency: 0.4 },
 ];
 
+/**
+ * A tile config by name: one of {@link TILE_CONFIGS}, or a spec `BMxBN-kBK-tTMxTN` (e.g. `128x128-k32-t8x8`) for
+ * benchmarks that try configs outside the table. A thread's block is TM × TN (multiples of 4), the workgroup has
+ * (BM/TM)·(BN/TN) threads and stages (BM + BN)·BK floats of workgroup memory.
+ */
+export function tileConfig(name: string, limits: { maxInvocations: number; maxWorkgroupBytes: number }): TileConfig {
+  const named = TILE_CONFIGS.find((c) => c.name === name);
+  if (named) return named;
+  const match = /^(\d+)x(\d+)-k(\d+)-t(\d+)x(\d+)$/.exec(name);
+  if (!match) {
+    throw new RangeError(`webgpu backend: unknown GEMM config '${name}' (known: ${TILE_CONFIGS.map((c) => c.name).join(', ')}, or BMxBN-kBK-tTMxTN)`);
+  }
+  const [BM, BN, BK, TM, TN] = match.slice(1).map(Number);
+  const problems: string[] = [];
+  if (TM === 0 || TN === 0 || TM % 4 !== 0 || TN % 4 !== 0) problems.push('TM and TN must be positive multiples of 4');
+  else if (BM % TM !== 0 || BN % TN !== 0) problems.push('BM and BN must be multiples of TM and TN');
+  if (BK === 0 || BK % 4 !== 0) problems.push('BK must be a positive multiple of 4');
+  const threads = TM && TN ? (BM / TM) * (BN / TN) : 0;
+  if (threads > limits.maxInvocations) problems.push(`${threads} threads per workgroup exceed the device's ${limits.maxInvocations}`);
+  if ((BM + BN) * BK * 4 > limits.maxWorkgroupBytes) problems.push(`${(BM + BN) * BK * 4} bytes of workgroup memory exceed the device's ${limits.maxWorkgroupBytes}`);
+  if (problems.length > 0) throw new RangeError(`webgpu backend: GEMM config '${name}': ${problems.join('; ')}`);
+  return { name, BM, BN, BK, TM, TN, efficiency: 1 };
+}
+
 export interface GemmTuning {
   /** Workgroups the device runs at once (about 2 per SM); split-K aims to give each of them work. */
   residentWorkgroups: number;
-  /** Force one tile config by name (benchmarks); otherwise chosen per product. */
+  /** Force one tile config by name or spec (benchmarks; see {@link tileConfig}); otherwise chosen per product. */
   forceConfig?: string;
   /** The tile configs to choose from (default all). A software adapter uses one, to keep shader compilation short. */
   configs?: readonly string[];
@@ -165,13 +189,14 @@ export class GemmEngine {
     readonly tuning: GemmTuning,
   ) {}
 
+  #tileConfig(name: string): TileConfig {
+    const limits = this.runtime.device.limits;
+    return tileConfig(name, { maxInvocations: limits.maxComputeInvocationsPerWorkgroup, maxWorkgroupBytes: limits.maxComputeWorkgroupStorageSize });
+  }
+
   /** The tile config for an M × N output with inner dimension K (lower triangle only when `sym`). */
   chooseConfig(M: number, N: number, K: number, sym: boolean): TileConfig {
-    if (this.tuning.forceConfig) {
-      const forced = TILE_CONFIGS.find((c) => c.name === this.tuning.forceConfig);
-      if (!forced) throw new RangeError(`webgpu backend: unknown GEMM config '${this.tuning.forceConfig}'`);
-      return forced;
-    }
+    if (this.tuning.forceConfig) return this.#tileConfig(this.tuning.forceConfig);
     const allowed = this.tuning.configs ? TILE_CONFIGS.filter((c) => this.tuning.configs!.includes(c.name)) : TILE_CONFIGS;
     let best = allowed[0];
     let bestCost = Infinity;
@@ -335,7 +360,7 @@ export class GemmEngine {
    */
   batched(p: KernelProduct, count: number, strides: readonly [number, number, number, number], config?: string): void {
     if (count === 0 || p.M === 0 || p.N === 0) return;
-    const cfg = config ? TILE_CONFIGS.find((c) => c.name === config)! : this.chooseConfig(p.M, p.N, 0, (p.sym ?? 0) !== 0);
+    const cfg = config ? this.#tileConfig(config) : this.chooseConfig(p.M, p.N, 0, (p.sym ?? 0) !== 0);
     this.kernel(p, cfg, { partial: false, kStep: 0, kLen: p.K, batch: count, strides });
   }
 
@@ -388,6 +413,7 @@ export class GemmEngine {
         f32(p.alpha), f32(p.beta), (betaZero ? 1 : 0) | (mode.partial ? 2 : 0) | (sym << 2), 0,
       ],
       groups: [Math.ceil(N / cfg.BN), Math.ceil(M / cfg.BM), mode.batch],
+      label: `gemm ${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} ${M}×${N}×${K} ${cfg.name}${mode.partial ? ` split-K ×${mode.batch}` : mode.batch > 1 ? ` batch ×${mode.batch}` : ''}${sym ? ' sym' : ''}`,
     };
     this.runtime.dispatch(spec);
   }
@@ -416,6 +442,7 @@ export class GemmEngine {
           f32(base.alpha), f32(beta), 0, 0,
         ],
         groups: [Math.min(Math.ceil(N / 64), 1024), Math.min(Math.ceil(M / 4), 64), 1],
+        label: `gemm split-K reduce ${M}×${N} of ${slices}`,
       });
     }
   }

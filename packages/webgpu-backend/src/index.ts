@@ -4,5 +4,5 @@
  */
 export { WebGpuBackend, type AdapterDescription, type WebGpuBackendOptions } from './webgpuBackend.ts';
 export { type DeviceInfo, isSoftwareAdapter, requestComputeDevice } from './device.ts';
-export { ShaderCompileError, type RuntimeStats } from './runtime.ts';
+export { ShaderCompileError, type ProfileEntry, type RuntimeStats } from './runtime.ts';
 export { TILE_CONFIGS, type GemmTuning, type TileConfig } from './gemm.ts';

@@ -28,6 +28,14 @@ export interface DispatchSpec {
   readonly params: readonly Word[];
   readonly groups: readonly [number, number, number];
   readonly entryPoint?: string;
+  /** What the dispatch computes, for profiles (default: the shader name and the workgroup grid). */
+  readonly label?: string;
+}
+
+/** One profiled dispatch: its label and the GPU time between the start and the end of its pass. */
+export interface ProfileEntry {
+  readonly label: string;
+  readonly ms: number;
 }
 
 /** Counters for tests and benchmarks. */
@@ -43,7 +51,11 @@ const STORAGE_USAGE = 0x0080 | 0x0004 | 0x0008; // STORAGE | COPY_SRC | COPY_DST
 const UNIFORM_USAGE = 0x0040 | 0x0008; // UNIFORM | COPY_DST
 const READBACK_USAGE = 0x0001 | 0x0008; // MAP_READ | COPY_DST
 const MAP_READ = 0x0001;
-const RING_SLOTS = 256;
+/**
+ * Slots of the uniform ring, and so the most dispatches encoded before the pending work is submitted: small enough
+ * that the GPU starts on the first dispatches of an iteration while the host still encodes the rest of it.
+ */
+const RING_SLOTS = 64;
 const BIND_GROUP_CACHE_LIMIT = 8192;
 
 /** Byte size a request of `bytes` is rounded to in the pool: 256-byte steps, then steps of 1/8 of a power of two. */
@@ -87,6 +99,7 @@ export class GpuRuntime {
   readonly #all = new Set<TrackedBuffer>();
   #nextId = 1;
   #deviceError: string | undefined;
+  #profile: { querySet: GPUQuerySet; capacity: number; labels: string[] } | undefined;
   readonly #onError: (event: Event) => void;
   #destroyed = false;
 
@@ -230,11 +243,51 @@ export class GpuRuntime {
       if (typeof w === 'number') this.#ringU32[base + k] = w;
       else this.#ringF32[base + k] = w.f;
     });
-    const pass = this.#computePass();
+    const profile = this.#profile;
+    const profiled = profile !== undefined && profile.labels.length < profile.capacity;
+    let pass: GPUComputePassEncoder;
+    if (profiled) {
+      // A pass of its own, with timestamps at its start and end.
+      const index = 2 * profile.labels.length;
+      profile.labels.push(spec.label ?? `${spec.shader}${spec.entryPoint ? `:${spec.entryPoint}` : ''} [${x}×${y}×${z}]`);
+      pass = this.#commandEncoder().beginComputePass({ timestampWrites: { querySet: profile.querySet, beginningOfPassWriteIndex: index, endOfPassWriteIndex: index + 1 } });
+    } else {
+      pass = this.#computePass();
+    }
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.#bindGroup(plan), [slot * this.#slotBytes]);
     pass.dispatchWorkgroups(x, y, z);
+    if (profiled) pass.end();
     this.stats.dispatches++;
+  }
+
+  /**
+   * Starts timing every dispatch (up to `capacity` of them) with GPU timestamps, each in a compute pass of its own
+   * (needs the 'timestamp-query' feature). Profiling changes no result, only how work is grouped into passes.
+   */
+  startProfile(capacity: number): void {
+    if (!this.device.features.has('timestamp-query')) throw new Error("webgpu backend: profiling needs the device feature 'timestamp-query'");
+    if (this.#profile) throw new Error('webgpu backend: a profile is already running');
+    if (!(Number.isInteger(capacity) && capacity >= 1 && capacity <= 2048)) throw new RangeError(`webgpu backend: profile capacity must be an integer in [1, 2048], got ${capacity}`);
+    this.#commandEncoder();
+    this.#profile = { querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity }), capacity, labels: [] };
+  }
+
+  /** Ends a profile: waits for the work and returns the profiled dispatches in order (at most `capacity`). */
+  async stopProfile(): Promise<ProfileEntry[]> {
+    const profile = this.#profile;
+    if (!profile) throw new Error('webgpu backend: no profile is running');
+    this.#profile = undefined;
+    try {
+      if (profile.labels.length === 0) return [];
+      const stamps = await this.readTimestamps(profile.querySet, 2 * profile.labels.length);
+      return profile.labels.map((label, k) => {
+        const [t0, t1] = [stamps[2 * k], stamps[2 * k + 1]];
+        return { label, ms: t1 > t0 ? Number(t1 - t0) / 1e6 : 0 };
+      });
+    } finally {
+      profile.querySet.destroy();
+    }
   }
 
   /** Submits everything encoded so far. */

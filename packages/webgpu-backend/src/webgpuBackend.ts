@@ -10,7 +10,7 @@ import {
   assertShape,
 } from '@nladmm/core';
 import { GemmEngine, type GemmTuning, TILE_CONFIGS } from './gemm.ts';
-import { type DispatchSpec, GpuRuntime, type RuntimeStats, ShaderCompileError, f32 } from './runtime.ts';
+import { type DispatchSpec, GpuRuntime, type ProfileEntry, type RuntimeStats, ShaderCompileError, f32 } from './runtime.ts';
 import type { Resource, TrackedBuffer } from './shaders.ts';
 import { Allocation, type Block, type Chunk, GpuMatrix, type Operand, bufferBlock, intervals, matrixBlock, subBlock } from './storage.ts';
 
@@ -202,6 +202,26 @@ export class WebGpuBackend implements Backend {
     } finally {
       querySet?.destroy();
     }
+  }
+
+  /**
+   * GPU time of every dispatch the work `run` encodes (at most `capacity` of them; benchmarks and tuning), each
+   * in a compute pass of its own between timestamps. Needs the 'timestamp-query' feature. The results of `run`
+   * are the same as without profiling.
+   */
+  async profile(run: () => void | Promise<void>, capacity = 2048): Promise<ProfileEntry[]> {
+    this.#assertAlive('profile');
+    await this.sync();
+    this.#runtime.startProfile(capacity);
+    let entries: ProfileEntry[];
+    try {
+      await run();
+    } finally {
+      entries = await this.#runtime.stopProfile();
+    }
+    // Reports what the work raised on the device (a failed Cholesky, a validation error), as sync does.
+    await this.sync();
+    return entries;
   }
 
   // ---- memory ----
@@ -868,6 +888,7 @@ export class WebGpuBackend implements Backend {
         f32(scalars.alpha ?? 0), f32(scalars.beta ?? 0), f32(scalars.shift ?? 0), 0,
       ],
       groups: [Math.min(Math.ceil(cols / 64), 1024), Math.min(Math.ceil(rows / 4), 64), 1],
+      label: `elementwise ${op} ${rows}×${cols}`,
     });
   }
 
@@ -909,6 +930,7 @@ export class WebGpuBackend implements Backend {
         ],
         params: [a.rows, p.c1 - p.c0, opA.offset, opA.ld, opB.offset, opB.ld, base, 0, 0, f32(scaleB), 0, 0],
         groups: [p.gx, p.gy, 1],
+        label: `reduce ${op} ${a.rows}×${p.c1 - p.c0}`,
       };
       this.#runtime.dispatch(spec);
       base += p.gx * p.gy;
@@ -937,6 +959,7 @@ export class WebGpuBackend implements Backend {
       ],
       params: [n, k0, a.offset, a.ld, 0, 0, 0, 0],
       groups: [count, 1, 1],
+      label: factor ? `cholesky factor block (order ${n})` : `cholesky invert ${count} blocks (order ${n})`,
     });
   }
 

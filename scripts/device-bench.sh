@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The benchmark run for the offline GPU machine, as one call of the device tool (../shared/gpu/README.md):
+#   here:  bash ../shared/gpu/stage.sh && bash scripts/build-gpu-bundle.sh
+#   there: bash scripts/device-bench.sh "$OUT"        (carrying .gpu and .bundle)
+# 1. bench.log/json: every kernel at the ADMM shapes and Algorithm 1 per iteration, with a per-dispatch GPU profile of
+#    one iteration, of the solve and of the Cholesky (--profile); 2. sweep.log/json: the square and ADMM GEMMs for
+#    each tile config below. Each part has a time limit, so that one that hangs leaves time and output for the other.
+set -uo pipefail
+out=${1:?usage: bash scripts/device-bench.sh OUTPUT_FOLDER}
+cd "$(dirname "$0")/.."
+# shellcheck disable=SC1091
+source .gpu/device-env.sh >/dev/null 2>&1
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,pstate,power.draw --format=csv > "$out/gpu-clocks-before.csv" 2>&1
+timeout 300 node .bundle/bench.mjs --repeats 5 --profile --out "$out/bench.json" > "$out/bench.log" 2>&1
+echo "bench exit $?" >> "$out/bench.log"
+configs=128x128,64x64,128x64,64x128,128x128-k8-t8x8,128x128-k32-t8x8,64x64-k32-t4x4,64x64-k16-t8x8,128x64-k16-t8x8,64x64-k8-t4x4
+timeout 200 node .bundle/bench.mjs --repeats 3 --only sweep --sweep-configs "$configs" --out "$out/sweep.json" > "$out/sweep.log" 2>&1
+echo "sweep exit $?" >> "$out/sweep.log"
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,pstate,power.draw --format=csv > "$out/gpu-clocks-after.csv" 2>&1
+tail -n 60 "$out/bench.log"
+grep -E 'GFLOP|failed|WRONG' "$out/sweep.log"
