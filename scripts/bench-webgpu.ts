@@ -156,6 +156,16 @@ function printProfile(title: string, p: { totalMs: number; dispatches: number; r
     byKind.set(kind, (byKind.get(kind) ?? 0) + r.ms);
   }
   console.log(`    by kind: ${[...byKind].sort((x, y) => y[1] - x[1]).map(([k, ms]) => `${k} ${ms.toFixed(2)} ms`).join(', ')}`);
+  // The GEMMs' rate: 2·M·N·K flops per product from the labels (M·N·K for the lower half of a symmetric one).
+  let flops = 0;
+  let gemmMs = 0;
+  for (const r of p.rows) {
+    const m = /^gemm [NT]{2} (\d+)×(\d+)×(\d+) .*?( sym)?$/.exec(r.label);
+    if (!m) continue;
+    flops += r.count * (m[4] ? 1 : 2) * Number(m[1]) * Number(m[2]) * Number(m[3]);
+    gemmMs += r.ms;
+  }
+  if (gemmMs > 0) console.log(`    GEMMs: ${(flops / 1e9).toFixed(1)} GFLOP in ${gemmMs.toFixed(2)} ms = ${(flops / (gemmMs * 1e9)).toFixed(2)} TFLOP/s (split-K reductions not included)`);
 }
 
 /**

@@ -16,8 +16,8 @@
 // + r ≥ global column params.colBase + c); tiles wholly above it exit at once. Mode 2 also writes each computed value
 // to its mirror position (offMirror is the whole matrix's origin), so a Gram matrix comes out exactly symmetric.
 //
-// BINDINGS declares the storage arrays C (read_write) and D, and the loaders loadA4/loadA1,
-// loadB4/loadB1 (vec4 at an element index that is a multiple of 4, and a single element).
+// BINDINGS declares the storage arrays and their accessors: loadA4/loadA1, loadB4/loadB1, loadD4/loadD1 and
+// storeC4/storeC1 (a vec4 at an element index that is a multiple of 4, and a single element).
 
 struct Params {
   M: u32,
@@ -60,6 +60,8 @@ const TRANS_B: bool = {{TRANS_B}};
 // Whether the loads along op(X)'s contiguous dimension may be vec4s (host-checked alignment and extents).
 const VEC_A: bool = {{VEC_A}};
 const VEC_B: bool = {{VEC_B}};
+// Whether C (and D) may be written (read) as vec4s along rows: host-checked alignment, N a multiple of 4, SYM = 0.
+const VEC_C: bool = {{VEC_C}};
 
 const WGX: u32 = BN / TN;
 const WGY: u32 = BM / TM;
@@ -187,21 +189,37 @@ fn writeOne(r: u32, c: u32, v: f32, baseC: u32, baseD: u32, sym: u32, partial: b
     return;
   }
   if (partial) {
-    {{C}}[baseC + r * params.ldC + c] = v;
+    storeC1(baseC + r * params.ldC + c, v);
     return;
   }
   var out = params.alpha * v;
   if (!betaZero) {
-    out = out + params.beta * {{D}}[baseD + r * params.ldD + c];
+    out = out + params.beta * loadD1(baseD + r * params.ldD + c);
   }
-  {{C}}[baseC + r * params.ldC + c] = out;
+  storeC1(baseC + r * params.ldC + c, out);
   if (sym == 2u && params.rowBase + r != params.colBase + c) {
-    {{C}}[params.offMirror + (params.colBase + c) * params.ldC + params.rowBase + r] = out;
+    storeC1(params.offMirror + (params.colBase + c) * params.ldC + params.rowBase + r, out);
   }
 }
 
 // Columns c0 + 0..3 of row r (r < M checked by the caller).
 fn writeRow4(r: u32, c0: u32, v: vec4<f32>, baseC: u32, baseD: u32, sym: u32, partial: bool, betaZero: bool) {
+  if (VEC_C) {
+    // With N a multiple of 4, the four columns lie inside C or outside it together.
+    if (c0 >= params.N) {
+      return;
+    }
+    if (partial) {
+      storeC4(baseC + r * params.ldC + c0, v);
+      return;
+    }
+    var out = params.alpha * v;
+    if (!betaZero) {
+      out = out + params.beta * loadD4(baseD + r * params.ldD + c0);
+    }
+    storeC4(baseC + r * params.ldC + c0, out);
+    return;
+  }
   writeOne(r, c0, v.x, baseC, baseD, sym, partial, betaZero);
   writeOne(r, c0 + 1u, v.y, baseC, baseD, sym, partial, betaZero);
   writeOne(r, c0 + 2u, v.z, baseC, baseD, sym, partial, betaZero);

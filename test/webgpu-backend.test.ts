@@ -212,9 +212,10 @@ describe('WebGpuBackend specifics', () => {
   it('computes the same products with every GEMM tile config (forced), split-K and the symmetric mode included', async () => {
     const rng = createRng(13);
     const cases: [number, number, number, boolean, boolean][] = [
-      [68, 72, 36, false, false], // vec4 loads on both operands
+      [68, 72, 36, false, false], // vec4 loads on both operands, vec4 stores of C
       [37, 53, 29, true, false], // scalar loads, partial tiles
       [45, 33, 700, false, true], // long K: split into partial slices on this adapter
+      [40, 36, 900, false, false], // split-K with vec4 loads, and vec4 stores of the partials and of C
       [19, 140, 23, true, true],
     ];
     // The table's configs and two given as specs (BMxBN-kBK-tTMxTN): a tall thread block with BK = 32, a wide one with BK = 8.

@@ -377,16 +377,20 @@ export class GemmEngine {
     // vec4 loads along each operand's contiguous dimension when every vec4 lies whole inside it. An operand in C's
     // buffer (the solves read one part of the right-hand sides while writing another) shares C's read_write binding,
     // and so its f32 element type.
-    const vecA = p.a.buffer !== p.c.buffer && p.a.offset % 4 === 0 && p.a.ld % 4 === 0 && sA % 4 === 0 && (p.transA ? M % 4 === 0 : kAligned);
-    const vecB = p.b.buffer !== p.c.buffer && p.b.offset % 4 === 0 && p.b.ld % 4 === 0 && sB % 4 === 0 && (p.transB ? kAligned : N % 4 === 0);
+    const aligned = (o: Operand, stride: number) => o.offset % 4 === 0 && o.ld % 4 === 0 && stride % 4 === 0;
+    const vecA = p.a.buffer !== p.c.buffer && aligned(p.a, sA) && (p.transA ? M % 4 === 0 : kAligned);
+    const vecB = p.b.buffer !== p.c.buffer && aligned(p.b, sB) && (p.transB ? kAligned : N % 4 === 0);
     const betaZero = mode.partial || p.beta === 0;
     const d = p.d ?? p.c;
     const sym = p.sym ?? 0;
+    // vec4 stores of C (and loads of D) along its rows when every vec4 of a row lies whole inside it; not in the
+    // symmetric modes (element-wise triangle and mirror) nor when A or B is read from C's buffer (as f32).
+    const vecC = sym === 0 && N % 4 === 0 && p.a.buffer !== p.c.buffer && p.b.buffer !== p.c.buffer && aligned(p.c, sC) && (betaZero || aligned(d, sD));
     const resources: Resource[] = [
       { placeholder: 'A', buffer: p.a.buffer, access: 'read', type: vecA ? 'vec4' : 'f32' },
       { placeholder: 'B', buffer: p.b.buffer, access: 'read', type: vecB ? 'vec4' : 'f32' },
-      { placeholder: 'C', buffer: p.c.buffer, access: 'read_write', type: 'f32' },
-      { placeholder: 'D', buffer: betaZero ? p.c.buffer : d.buffer, access: 'read', type: 'f32' },
+      { placeholder: 'C', buffer: p.c.buffer, access: 'read_write', type: vecC ? 'vec4' : 'f32' },
+      { placeholder: 'D', buffer: betaZero ? p.c.buffer : d.buffer, access: 'read', type: vecC ? 'vec4' : 'f32' },
     ];
     const spec: DispatchSpec = {
       shader: 'gemm',
@@ -400,10 +404,12 @@ export class GemmEngine {
         TRANS_B: p.transB,
         VEC_A: vecA,
         VEC_B: vecB,
+        VEC_C: vecC,
         ...gemmSnippets(cfg),
       },
       resources,
-      loaders: ['A', 'B'],
+      loaders: ['A', 'B', 'D'],
+      stores: ['C'],
       params: [
         M, N, K, kStep,
         kLen, p.a.offset, p.a.ld, sA,

@@ -10,7 +10,7 @@
  * still waiting in the encoder; so an upload first submits what is pending. Under that rule a buffer returned to
  * the pool may be handed out again at once: later commands that touch it are encoded after the ones that used it.
  */
-import { type BindingPlan, type Resource, type TrackedBuffer, type TemplateValue, loaders, planBindings, renderShader } from './shaders.ts';
+import { type BindingPlan, type Resource, type TrackedBuffer, type TemplateValue, loaders, planBindings, renderShader, stores } from './shaders.ts';
 
 /** A uniform word: a u32 (plain number) or an f32 (wrapped). */
 export type Word = number | { readonly f: number };
@@ -24,6 +24,8 @@ export interface DispatchSpec {
   readonly resources: readonly Resource[];
   /** Operands that need loadX4/loadX1 functions (GEMM), by placeholder. */
   readonly loaders?: readonly string[];
+  /** read_write operands that need storeX4/storeX1 functions (GEMM), by placeholder. */
+  readonly stores?: readonly string[];
   /** The uniform block, word by word. */
   readonly params: readonly Word[];
   readonly groups: readonly [number, number, number];
@@ -165,7 +167,7 @@ export class GpuRuntime {
   // ---- dispatch ----
 
   /** The pipeline for a dispatch spec (created and cached on first use). */
-  pipelineFor(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'entryPoint' | 'resources'>, plan: BindingPlan): GPUComputePipeline {
+  pipelineFor(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores' | 'entryPoint' | 'resources'>, plan: BindingPlan): GPUComputePipeline {
     const key = this.#pipelineKey(spec, plan);
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
@@ -183,7 +185,7 @@ export class GpuRuntime {
   }
 
   /** Compiles a pipeline asynchronously and caches it; rejects with the compiler's messages. */
-  async compile(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'entryPoint' | 'resources'>): Promise<void> {
+  async compile(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores' | 'entryPoint' | 'resources'>): Promise<void> {
     const plan = planBindings(spec.resources);
     const key = this.#pipelineKey(spec, plan);
     if (this.#pipelines.has(key)) return;
@@ -217,14 +219,18 @@ export class GpuRuntime {
     this.stats.pipelinesCreated++;
   }
 
-  shaderCode(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders'>, plan: BindingPlan): string {
+  shaderCode(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores'>, plan: BindingPlan): string {
     let declarations = plan.declarations;
     for (const operand of spec.loaders ?? []) {
       declarations += `\n${loaders(operand, plan.names[operand], plan.types[operand])}`;
     }
+    for (const operand of spec.stores ?? []) {
+      declarations += `\n${stores(operand, plan.names[operand], plan.types[operand])}`;
+    }
     const values: Record<string, TemplateValue> = { ...spec.values, BINDINGS: declarations };
+    const accessed = [...(spec.loaders ?? []), ...(spec.stores ?? [])];
     for (const [placeholder, name] of Object.entries(plan.names)) {
-      if (!(spec.loaders ?? []).includes(placeholder)) values[placeholder] = name;
+      if (!accessed.includes(placeholder)) values[placeholder] = name;
     }
     return renderShader(spec.shader, values);
   }
@@ -383,7 +389,7 @@ export class GpuRuntime {
 
   // ---- internals ----
 
-  #pipelineKey(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'entryPoint' | 'resources'>, plan: BindingPlan): string {
+  #pipelineKey(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores' | 'entryPoint' | 'resources'>, plan: BindingPlan): string {
     let key = `${spec.shader}#${spec.entryPoint ?? 'main'}#`;
     for (const k in spec.values) {
       const v = spec.values[k];
@@ -393,6 +399,7 @@ export class GpuRuntime {
     key += `#${plan.signature}#`;
     for (const r of spec.resources) key += `${r.placeholder},`;
     if (spec.loaders) key += `#${spec.loaders.join(',')}`;
+    if (spec.stores) key += `#${spec.stores.join(',')}`;
     return key;
   }
 

@@ -126,6 +126,23 @@ export function planBindings(resources: readonly Resource[]): BindingPlan {
 }
 
 /**
+ * Store functions `store<X>4(i, v)` (the vec4 at element index i, a multiple of 4) and `store<X>1(i, x)` (one element)
+ * over the read_write array bound to placeholder X, for the element type it is bound with.
+ */
+export function stores(operand: string, arrayName: string, type: ElementType): string {
+  if (type === 'vec4') {
+    return [
+      `fn store${operand}4(i: u32, v: vec4<f32>) { ${arrayName}[i / 4u] = v; }`,
+      `fn store${operand}1(i: u32, x: f32) { ${arrayName}[i / 4u][i % 4u] = x; }`,
+    ].join('\n');
+  }
+  return [
+    `fn store${operand}4(i: u32, v: vec4<f32>) { ${arrayName}[i] = v.x; ${arrayName}[i + 1u] = v.y; ${arrayName}[i + 2u] = v.z; ${arrayName}[i + 3u] = v.w; }`,
+    `fn store${operand}1(i: u32, x: f32) { ${arrayName}[i] = x; }`,
+  ].join('\n');
+}
+
+/**
  * Loader functions `load<X>4(i)` (the vec4 at element index i, a multiple of 4) and `load<X>1(i)` (one element)
  * over the array bound to placeholder X, for the element type it is bound with.
  */
