@@ -53,8 +53,8 @@ interface Timing {
   timing: 'gpu-timestamp' | 'wall';
   /** Median wall time of a run (first command to onSubmittedWorkDone), also when `ms` comes from timestamps. */
   wallMs: number;
-  /** Runs made in the warm-up. */
-  warmupRuns: number;
+  /** Wall time of each warm-up run (a GPU leaving its idle clocks shows as falling times). */
+  warmupWallMs: number[];
 }
 interface KernelResult extends Timing {
   name: string;
@@ -77,6 +77,7 @@ interface AdmmResult {
   n: number;
   msPerIteration?: number;
   setupMs?: number;
+  warmupWallMs?: number[];
   /** GPU time of one iteration's dispatches, summed by label (--profile). */
   profile?: { totalMs: number; dispatches: number; rows: ProfileRow[] };
   note?: string;
@@ -114,12 +115,13 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** Warm-up for at least --warmup-ms (one run at least), then --repeats runs timed one by one. */
 async function measure(b: WebGpuBackend, op: () => void): Promise<Timing> {
-  let warmupRuns = 0;
+  const warmupWallMs: number[] = [];
   const start = performance.now();
   do {
+    const t0 = performance.now();
     op();
     await b.sync();
-    warmupRuns++;
+    warmupWallMs.push(performance.now() - t0);
   } while (performance.now() - start < warmupMs);
   const gpu: number[] = [];
   const wall: number[] = [];
@@ -129,7 +131,7 @@ async function measure(b: WebGpuBackend, op: () => void): Promise<Timing> {
     if (t.gpuMs !== undefined) gpu.push(t.gpuMs);
   }
   const times = gpu.length === repeats ? gpu : wall;
-  return { ms: median(times), minMs: Math.min(...times), timing: gpu.length === repeats ? 'gpu-timestamp' : 'wall', wallMs: median(wall), warmupRuns };
+  return { ms: median(times), minMs: Math.min(...times), timing: gpu.length === repeats ? 'gpu-timestamp' : 'wall', wallMs: median(wall), warmupWallMs };
 }
 
 /** GPU time of each dispatch `op` encodes, summed over dispatches with the same label, largest first. */
@@ -195,7 +197,9 @@ function report(r: KernelResult): void {
   results.kernels.push(r);
   const rate = r.gflops !== undefined ? `${r.gflops.toFixed(1).padStart(9)} GFLOP/s` : r.gbps !== undefined ? `${r.gbps.toFixed(1).padStart(9)} GB/s   ` : ''.padStart(17);
   const check = r.maxRelError === undefined ? '' : r.maxRelError > 1e-3 ? `  WRONG RESULT (sampled error ${r.maxRelError.toExponential(1)})` : `  ok ${r.maxRelError.toExponential(0)}`;
-  console.log(`${r.name.padEnd(34)} ${r.shape.padEnd(22)} ${(r.config ?? '').padEnd(16)} ${r.ms.toFixed(3).padStart(10)} ms ${rate}  ${r.timing}${check}${r.note ? `  (${r.note})` : ''}`);
+  const w = r.warmupWallMs;
+  const warmup = w.length > 1 ? `  warm-up ${w.length}× ${w[0].toFixed(1)} → ${w[w.length - 1].toFixed(1)} ms` : '';
+  console.log(`${r.name.padEnd(34)} ${r.shape.padEnd(22)} ${(r.config ?? '').padEnd(16)} ${r.ms.toFixed(3).padStart(10)} ms ${rate}  ${r.timing}${check}${warmup}${r.note ? `  (${r.note})` : ''}`);
 }
 
 async function gemmCase(name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, config?: string): Promise<void> {
@@ -360,9 +364,12 @@ async function admmCase(backend: Backend, layers: number[], n: number, iteration
   await backend.sync();
   const setupMs = performance.now() - t0;
   const warmupStart = performance.now();
+  const warmupWallMs: number[] = [];
   do {
+    const start = performance.now();
     await solver.step();
     await backend.sync();
+    warmupWallMs.push(performance.now() - start);
   } while (performance.now() - warmupStart < warmupMs);
   const times: number[] = [];
   for (let k = 0; k < iterations; k++) {
@@ -372,11 +379,11 @@ async function admmCase(backend: Backend, layers: number[], n: number, iteration
     times.push(performance.now() - start);
   }
   const ms = median(times);
-  console.log(`${backend.name.padEnd(8)} ${layers.join('-').padEnd(16)} n=${String(n).padEnd(6)} ${ms.toFixed(1).padStart(9)} ms/iteration (median of ${iterations}; setup ${setupMs.toFixed(0)} ms)`);
+  console.log(`${backend.name.padEnd(8)} ${layers.join('-').padEnd(16)} n=${String(n).padEnd(6)} ${ms.toFixed(1).padStart(9)} ms/iteration (median of ${iterations}; setup ${setupMs.toFixed(0)} ms; warm-up ${warmupWallMs.map((t) => t.toFixed(0)).join(', ')} ms)`);
   const profile = profiling && backend instanceof WebGpuBackend ? await profileOp(backend, () => solver.step()) : undefined;
   if (profile) printProfile(`one iteration of ${layers.join('-')}`, profile);
   solver.dispose();
-  results.admm.push({ backend: backend.describe(), layers: layers.join('-'), n, msPerIteration: ms, setupMs, ...(profile ? { profile } : {}) });
+  results.admm.push({ backend: backend.describe(), layers: layers.join('-'), n, msPerIteration: ms, setupMs, warmupWallMs, ...(profile ? { profile } : {}) });
 }
 
 async function admm(): Promise<void> {
