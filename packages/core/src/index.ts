@@ -1,4 +1,5 @@
 export * from './backend.ts';
+export * from './backendChecks.ts';
 export * from './activation.ts';
 export * from './registry.ts';
 export * from './stepRule.ts';

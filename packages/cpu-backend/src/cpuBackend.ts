@@ -1,4 +1,21 @@
-import { type Activation, type AdamStepOptions, type Backend, type DeviceScalar, type Matrix, type Precision, assertShape } from '@nladmm/core';
+import {
+  type Activation,
+  type AdamStepOptions,
+  type Backend,
+  type DeviceScalar,
+  type Matrix,
+  type Precision,
+  assertDimension,
+  assertSameShape,
+  assertSolveShapes,
+  assertSquare,
+  assertUploadLength,
+  assertViewFits,
+  gemmShape,
+  gramShape,
+  ownMatrix,
+  ownScalar,
+} from '@nladmm/core';
 import { choleskyInPlace, solveCholeskyInPlace } from './cholesky.ts';
 import { GemmWorkspace, type Storage, type Strided, multiplyInto } from './gemm.ts';
 
@@ -50,18 +67,6 @@ class CpuScalar implements DeviceScalar {
   ) {}
 }
 
-function shape(m: Matrix): string {
-  return `${m.rows}×${m.cols}`;
-}
-
-function assertSameShape(op: string, what: string, m: Matrix, like: Matrix): void {
-  assertShape(`${op}: ${what}`, m, like.rows, like.cols);
-}
-
-function assertDimension(op: string, what: string, value: number): void {
-  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${op}: ${what} must be an integer ≥ 0, got ${value}`);
-}
-
 /**
  * The reference backend: plain JavaScript on one core. Dense products go through a packed, cache-blocked
  * kernel with a 4 × 4 register block; Cholesky and the triangular solves are blocked around that kernel.
@@ -97,9 +102,7 @@ export class CpuBackend implements Backend {
 
   upload(dst: Matrix, data: ArrayLike<number>): void {
     const d = this.#use('upload', dst);
-    if (data.length !== d.rows * d.cols) {
-      throw new RangeError(`upload: a ${shape(d)} matrix needs ${d.rows * d.cols} values, got ${data.length}`);
-    }
+    assertUploadLength(d, data.length);
     const out = d.data;
     for (let r = 0; r < d.rows; r++) {
       const row = r * d.ld;
@@ -128,11 +131,7 @@ export class CpuBackend implements Backend {
 
   view(m: Matrix, rows: number, cols: number): Matrix {
     const parent = this.#use('view', m);
-    assertDimension('view', 'rows', rows);
-    assertDimension('view', 'cols', cols);
-    if (rows > parent.rows || cols > parent.cols) {
-      throw new RangeError(`view: a ${rows}×${cols} block does not fit in a ${shape(parent)} matrix`);
-    }
+    assertViewFits(parent, rows, cols);
     return new CpuMatrix(rows, cols, parent.ld, parent.allocation, true);
   }
 
@@ -184,26 +183,14 @@ export class CpuBackend implements Backend {
     const A = this.#use('gemm', a);
     const B = this.#use('gemm', b);
     const C = this.#use('gemm', c);
-    const [m, k] = transA ? [A.cols, A.rows] : [A.rows, A.cols];
-    const [kB, n] = transB ? [B.cols, B.rows] : [B.rows, B.cols];
-    if (k !== kB) {
-      throw new RangeError(
-        `gemm: op(A) is ${m}×${k} (A ${shape(A)}${transA ? ', transposed' : ''}) but op(B) is ${kB}×${n} (B ${shape(B)}${transB ? ', transposed' : ''}): inner dimensions differ`,
-      );
-    }
-    assertShape('gemm: C', C, m, n);
-    if (C.allocation === A.allocation || C.allocation === B.allocation) {
-      throw new Error('gemm: C must not share storage with A or B');
-    }
+    const { m, n, k } = gemmShape(A, transA, B, transB, C, C.allocation === A.allocation || C.allocation === B.allocation);
     multiplyInto(this.#gemmWorkspace(), m, n, k, alpha, A.strided, transA, B.strided, transB, beta, C.strided, false);
   }
 
   gram(alpha: number, a: Matrix, transA: boolean, beta: number, c: Matrix): void {
     const A = this.#use('gram', a);
     const C = this.#use('gram', c);
-    const [n, k] = transA ? [A.cols, A.rows] : [A.rows, A.cols];
-    assertShape(`gram: C (for ${transA ? 'AᵀA' : 'AAᵀ'} with A ${shape(A)})`, C, n, n);
-    if (C.allocation === A.allocation) throw new Error('gram: C must not share storage with A');
+    const { n, k } = gramShape(A, transA, C, C.allocation === A.allocation);
     multiplyInto(this.#gemmWorkspace(), n, n, k, alpha, A.strided, transA, A.strided, !transA, beta, C.strided, true);
     const data = C.data;
     for (let i = 0; i < n; i++) {
@@ -214,7 +201,7 @@ export class CpuBackend implements Backend {
   shiftedScale(s: Matrix, c: DeviceScalar, shift: number, out: Matrix): void {
     const S = this.#use('shiftedScale', s);
     const O = this.#use('shiftedScale', out);
-    if (S.rows !== S.cols) throw new RangeError(`shiftedScale: S must be square, got ${shape(S)}`);
+    assertSquare('shiftedScale', 'S', S);
     assertSameShape('shiftedScale', 'out', O, S);
     const scale = this.#useScalar('shiftedScale', c).value;
     const from = S.data;
@@ -264,7 +251,7 @@ export class CpuBackend implements Backend {
 
   cholesky(m: Matrix): void {
     const M = this.#use('cholesky', m);
-    if (M.rows !== M.cols) throw new RangeError(`cholesky: matrix must be square, got ${shape(M)}`);
+    assertSquare('cholesky', 'matrix', M);
     this.#inFloat64(M, true, (a) => choleskyInPlace(this.#gemmWorkspace(), a, M.rows));
   }
 
@@ -413,25 +400,17 @@ export class CpuBackend implements Backend {
   }
 
   #use(op: string, m: Matrix): CpuMatrix {
-    if (!(m instanceof CpuMatrix) || m.allocation.owner !== this) {
-      throw new TypeError(`${op}: the matrix was not made by this cpu backend`);
-    }
-    if (m.allocation.released) throw new Error(`${op}: the ${shape(m)} matrix was freed (or its backend disposed)`);
-    return m;
+    return ownMatrix(op, m, CpuMatrix, this, 'cpu');
   }
 
   #useScalar(op: string, s: DeviceScalar): CpuScalar {
-    if (!(s instanceof CpuScalar) || s.owner !== this) throw new TypeError(`${op}: the scalar was not made by this cpu backend`);
-    if (s.released) throw new Error(`${op}: the scalar was freed (or its backend disposed)`);
-    return s;
+    return ownScalar(op, s, CpuScalar, this, 'cpu');
   }
 
   #solveOperands(op: string, l: Matrix, b: Matrix, bDim: number, bDimName: string): [CpuMatrix, CpuMatrix] {
     const L = this.#use(op, l);
     const B = this.#use(op, b);
-    if (L.rows !== L.cols) throw new RangeError(`${op}: the factor L must be square, got ${shape(L)}`);
-    if (bDim !== L.rows) throw new RangeError(`${op}: B (${shape(B)}) must have ${L.rows} ${bDimName} to match L (${shape(L)})`);
-    if (L.allocation === B.allocation) throw new Error(`${op}: B must not share storage with L`);
+    assertSolveShapes(op, L, B, bDim, bDimName, L.allocation === B.allocation);
     return [L, B];
   }
 

@@ -7,7 +7,18 @@ import {
   type Matrix,
   NotPositiveDefiniteError,
   type Precision,
+  assertDimension,
+  assertSameShape,
   assertShape,
+  assertSolveShapes,
+  assertSquare,
+  assertUploadLength,
+  assertViewFits,
+  gemmShape,
+  gramShape,
+  matrixShape as shape,
+  ownMatrix,
+  ownScalar,
 } from '@nladmm/core';
 import { GemmEngine, type GemmTuning, TILE_CONFIGS } from './gemm.ts';
 import { type DispatchSpec, GpuRuntime, type ProfileEntry, type RuntimeStats, ShaderCompileError, f32 } from './runtime.ts';
@@ -64,14 +75,6 @@ class GpuScalar implements DeviceScalar {
     readonly slot: number,
     readonly owner: WebGpuBackend,
   ) {}
-}
-
-function shape(m: Matrix): string {
-  return `${m.rows}×${m.cols}`;
-}
-
-function assertDimension(op: string, what: string, value: number): void {
-  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${op}: ${what} must be an integer ≥ 0, got ${value}`);
 }
 
 /** Identifies an activation's WGSL (two activations with the same snippets share pipelines). */
@@ -254,9 +257,7 @@ export class WebGpuBackend implements Backend {
 
   upload(dst: Matrix, data: ArrayLike<number>): void {
     const d = this.#use('upload', dst);
-    if (data.length !== d.rows * d.cols) {
-      throw new RangeError(`upload: a ${shape(d)} matrix needs ${d.rows * d.cols} values, got ${data.length}`);
-    }
+    assertUploadLength(d, data.length);
     if (d.rows === 0 || d.cols === 0) return;
     const block = matrixBlock(d);
     for (const [c0, c1] of intervals(d.cols, block.cuts)) {
@@ -308,18 +309,14 @@ export class WebGpuBackend implements Backend {
 
   view(m: Matrix, rows: number, cols: number): Matrix {
     const parent = this.#use('view', m);
-    assertDimension('view', 'rows', rows);
-    assertDimension('view', 'cols', cols);
-    if (rows > parent.rows || cols > parent.cols) {
-      throw new RangeError(`view: a ${rows}×${cols} block does not fit in a ${shape(parent)} matrix`);
-    }
+    assertViewFits(parent, rows, cols);
     return new GpuMatrix(rows, cols, parent.ld, parent.allocation, true);
   }
 
   copy(src: Matrix, dst: Matrix): void {
     const s = this.#use('copy', src);
     const d = this.#use('copy', dst);
-    assertShape('copy: dst', d, s.rows, s.cols);
+    assertSameShape('copy', 'dst', d, s);
     this.#elementwise('copy', undefined, d, [s], {});
   }
 
@@ -368,15 +365,7 @@ export class WebGpuBackend implements Backend {
     const A = this.#use('gemm', a);
     const B = this.#use('gemm', b);
     const C = this.#use('gemm', c);
-    const [m, k] = transA ? [A.cols, A.rows] : [A.rows, A.cols];
-    const [kB, n] = transB ? [B.cols, B.rows] : [B.rows, B.cols];
-    if (k !== kB) {
-      throw new RangeError(
-        `gemm: op(A) is ${m}×${k} (A ${shape(A)}${transA ? ', transposed' : ''}) but op(B) is ${kB}×${n} (B ${shape(B)}${transB ? ', transposed' : ''}): inner dimensions differ`,
-      );
-    }
-    assertShape('gemm: C', C, m, n);
-    if (C.allocation === A.allocation || C.allocation === B.allocation) throw new Error('gemm: C must not share storage with A or B');
+    const { m, n } = gemmShape(A, transA, B, transB, C, C.allocation === A.allocation || C.allocation === B.allocation);
     if (m === 0 || n === 0) return;
     this.#gemm.multiply(alpha, matrixBlock(A), transA, matrixBlock(B), transB, beta, matrixBlock(C));
   }
@@ -384,9 +373,7 @@ export class WebGpuBackend implements Backend {
   gram(alpha: number, a: Matrix, transA: boolean, beta: number, c: Matrix): void {
     const A = this.#use('gram', a);
     const C = this.#use('gram', c);
-    const [n] = transA ? [A.cols, A.rows] : [A.rows, A.cols];
-    assertShape(`gram: C (for ${transA ? 'AᵀA' : 'AAᵀ'} with A ${shape(A)})`, C, n, n);
-    if (C.allocation === A.allocation) throw new Error('gram: C must not share storage with A');
+    const { n } = gramShape(A, transA, C, C.allocation === A.allocation);
     this.#assertWhole('gram', 'C', C);
     if (n === 0) return;
     const block = matrixBlock(A);
@@ -396,8 +383,8 @@ export class WebGpuBackend implements Backend {
   shiftedScale(s: Matrix, c: DeviceScalar, shift: number, out: Matrix): void {
     const S = this.#use('shiftedScale', s);
     const O = this.#use('shiftedScale', out);
-    if (S.rows !== S.cols) throw new RangeError(`shiftedScale: S must be square, got ${shape(S)}`);
-    assertShape('shiftedScale: out', O, S.rows, S.cols);
+    assertSquare('shiftedScale', 'S', S);
+    assertSameShape('shiftedScale', 'out', O, S);
     const scalar = this.#useScalar('shiftedScale', c);
     this.#elementwise('shifted', undefined, O, [S], { shift, slot: scalar.slot });
   }
@@ -426,7 +413,7 @@ export class WebGpuBackend implements Backend {
 
   cholesky(m: Matrix): void {
     const M = this.#use('cholesky', m);
-    if (M.rows !== M.cols) throw new RangeError(`cholesky: matrix must be square, got ${shape(M)}`);
+    assertSquare('cholesky', 'matrix', M);
     this.#assertWhole('cholesky', 'the matrix', M);
     const n = M.rows;
     if (n === 0) return;
@@ -1036,25 +1023,17 @@ export class WebGpuBackend implements Backend {
   }
 
   #use(op: string, m: Matrix): GpuMatrix {
-    if (!(m instanceof GpuMatrix) || m.allocation.owner !== this) {
-      throw new TypeError(`${op}: the matrix was not made by this webgpu backend`);
-    }
-    if (m.allocation.released) throw new Error(`${op}: the ${shape(m)} matrix was freed (or its backend disposed)`);
-    return m;
+    return ownMatrix(op, m, GpuMatrix, this, 'webgpu');
   }
 
   #useScalar(op: string, s: DeviceScalar): GpuScalar {
-    if (!(s instanceof GpuScalar) || s.owner !== this) throw new TypeError(`${op}: the scalar was not made by this webgpu backend`);
-    if (s.released) throw new Error(`${op}: the scalar was freed (or its backend disposed)`);
-    return s;
+    return ownScalar(op, s, GpuScalar, this, 'webgpu');
   }
 
   #solveOperands(op: string, l: Matrix, b: Matrix, bDim: number, bDimName: string): [GpuMatrix, GpuMatrix] {
     const L = this.#use(op, l);
     const B = this.#use(op, b);
-    if (L.rows !== L.cols) throw new RangeError(`${op}: the factor L must be square, got ${shape(L)}`);
-    if (bDim !== L.rows) throw new RangeError(`${op}: B (${shape(B)}) must have ${L.rows} ${bDimName} to match L (${shape(L)})`);
-    if (L.allocation === B.allocation) throw new Error(`${op}: B must not share storage with L`);
+    assertSolveShapes(op, L, B, bDim, bDimName, L.allocation === B.allocation);
     this.#assertWhole(op, 'the factor L', L);
     return [L, B];
   }
