@@ -372,4 +372,41 @@ describe('webgpu solves by explicit inverse and by substitution', () => {
     }
     console.log('solve errors vs f64', JSON.stringify(errors));
   });
+
+  it('solves with 10⁶ right-hand sides on either side (default path), matching the CPU f64 solve', async () => {
+    const order = 6;
+    const count = 1_000_000;
+    const m = randomSpd(rng, order, 100);
+    const rhs = randomMatrix(rng, order, count);
+    const cpu = new CpuBackend();
+    const M = cpu.alloc(order, order);
+    cpu.upload(M, m.data);
+    cpu.cholesky(M);
+    const X = cpu.alloc(order, count);
+    cpu.upload(X, rhs.data);
+    cpu.solveLeft(M, X);
+    const factor = (await cpu.download(M)).map((v, i) => (i % order > Math.floor(i / order) ? 0 : v));
+    const want = await cpu.download(X);
+    const b = await backendOn();
+    try {
+      const L = b.alloc(order, order);
+      b.upload(L, factor);
+      const left = b.alloc(order, count);
+      b.upload(left, rhs.data);
+      b.solveLeft(L, left);
+      expect(relErr(await b.download(left), want)).toBeLessThan(100 * 2 ** -24 * 8);
+      // solveRight on the transposed right-hand sides gives the transposed solution.
+      const transposed = new Float64Array(count * order);
+      for (let i = 0; i < order; i++) for (let c = 0; c < count; c++) transposed[c * order + i] = rhs.data[i * count + c];
+      const right = b.alloc(count, order);
+      b.upload(right, transposed);
+      b.solveRight(L, right);
+      const got = await b.download(right);
+      const back = new Float64Array(order * count);
+      for (let i = 0; i < order; i++) for (let c = 0; c < count; c++) back[i * count + c] = got[c * order + i];
+      expect(relErr(back, want)).toBeLessThan(100 * 2 ** -24 * 8);
+    } finally {
+      b.dispose();
+    }
+  });
 });
