@@ -186,6 +186,58 @@ describe('optimisers', () => {
   });
 });
 
+describe('checkpoint and restore', () => {
+  const layers = [2, 8, 4, 1];
+  const data = randomRegression(layers, 64, 31);
+  const base = { layers, activation: sigmoid, lambda: 0.01, init: { scheme: 'xavier', seed: 5 } } as const;
+  // Mid-epoch (13 steps of batch 8 on 64 samples: the shuffle's position and RNG matter), for each optimiser state.
+  const cases: [string, Partial<BackpropConfig>][] = [
+    ['sgd with momentum (velocity, shuffles)', { optimizer: 'sgd', learningRate: 0.05, batchSize: 8, seed: 5 }],
+    ['adam, mini-batch (both moments)', { optimizer: 'adam', learningRate: 0.02, batchSize: 8, seed: 5 }],
+    ['gd without momentum (weights only)', { optimizer: 'gd', learningRate: 0.1 }],
+  ];
+  for (const [name, patch] of cases) {
+    it(`continues bit for bit in a new trainer: ${name}`, async () => {
+      const config = { ...base, ...patch } as BackpropConfig;
+      const straight = await BackpropTrainer.create(new CpuBackend(), data, config);
+      await straight.run({ maxIterations: 21, metricsEvery: 21 });
+      const first = await BackpropTrainer.create(new CpuBackend(), data, config);
+      await first.run({ maxIterations: 13, metricsEvery: 13 });
+      const cp = await first.checkpoint();
+      first.dispose();
+      expect(cp.iteration).toBe(13);
+      expect(cp.firstMoment.length).toBe(patch.optimizer === 'gd' ? 0 : 3);
+      expect(cp.secondMoment.length).toBe(patch.optimizer === 'adam' ? 3 : 0);
+      const resumed = await BackpropTrainer.create(new CpuBackend(), data, config);
+      resumed.restore(cp);
+      expect(resumed.iteration).toBe(13);
+      const result = await resumed.run({ maxIterations: 21, metricsEvery: 21 });
+      expect(result.iterations).toBe(21);
+      expect((await resumed.weights()).map((w) => [...w.data])).toEqual((await straight.weights()).map((w) => [...w.data]));
+      expect(result.final.objective).toBe((await straight.evaluate()).objective);
+      straight.dispose();
+      resumed.dispose();
+    });
+  }
+
+  it('refuses a checkpoint that does not fit, changing nothing', async () => {
+    const sgd = await BackpropTrainer.create(new CpuBackend(), data, { ...base, optimizer: 'sgd', learningRate: 0.05, batchSize: 8 });
+    await sgd.run({ maxIterations: 3 });
+    const cp = await sgd.checkpoint();
+    const gd = await BackpropTrainer.create(new CpuBackend(), data, { ...base, optimizer: 'gd', learningRate: 0.1 });
+    expect(() => gd.restore(cp)).toThrow(/has a first moment, this optimiser keeps none/);
+    const before = (await sgd.weights()).map((w) => [...w.data]);
+    const bad = (patch: object) => () => sgd.restore({ ...cp, ...patch });
+    expect(bad({ weights: cp.weights.slice(1) })).toThrow(/weights has 2 matrices, the network 3/);
+    expect(bad({ order: cp.order.map(() => 0) })).toThrow(/order must be a permutation of the 64 sample indices/);
+    expect(bad({ cursor: 65 })).toThrow(/cursor must be an integer in \[0, 64\], got 65/);
+    expect((await sgd.weights()).map((w) => [...w.data])).toEqual(before);
+    expect(sgd.iteration).toBe(3);
+    sgd.dispose();
+    gd.dispose();
+  });
+});
+
 describe('training loop', () => {
   it('emits metrics (with accuracy and the test set) every m-th step and a stop event', async () => {
     const n = 12;

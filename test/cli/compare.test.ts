@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readInitWeights } from '@nladmm/cli';
+import { parseSafetensors, readInitWeights } from '@nladmm/cli';
 import { type CliRun, checkWellFormedXml, cli, entries, pngInfo, tempDir } from './helpers.ts';
 
 const TASK = ['--dataset', 'teacher', '--layers', '3,10,2', '--n-train', '80', '--n-test', '40', '--lambda', '1e-3', '--activation', 'tanh', '--quiet'];
@@ -64,18 +64,36 @@ describe('nladmm train --optimizer', () => {
     const run = await cli(['train', ...TASK, '--optimizer', 'gd', '--learning-rate', '0.1', '--momentum', '0.5', '--iterations', '6', '--metrics-every', '2', '--out', 'run'], dir);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(await entries(join(dir, 'run'))).toEqual(['config.json', 'metrics.jsonl', 'model.safetensors']);
+    expect(await entries(join(dir, 'run'))).toEqual(['checkpoint.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors']);
     const config = JSON.parse(await readFile(join(dir, 'run', 'config.json'), 'utf8'));
     expect(config.options).toMatchObject({ optimizer: 'gd', 'learning-rate': 0.1, momentum: 0.5 });
     const records = (await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(records.map((r) => r.iteration)).toEqual([1, 2, 4, 6]);
     for (const r of records) for (const v of [r.objective, r.trainLoss, r.gradNorm, r.testLoss]) expect(Number.isFinite(v)).toBe(true);
     expect(records.at(-1).trainLoss).toBeLessThan(records[0].trainLoss);
-    // A baseline run cannot be resumed.
-    const resumed = await cli(['train', '--resume', 'run', '--iterations', '10'], dir);
-    expect(resumed.code).not.toBe(0);
-    expect(resumed.stderr.trim().split('\n')).toHaveLength(1);
-    expect(resumed.stderr).toMatch(/only admm runs can be resumed/);
+  });
+
+  it('resumes a baseline run (sgd: velocity and the shuffles mid-epoch) bit for bit', async () => {
+    const dir = await tempDir();
+    const args = ['train', ...TASK, '--optimizer', 'sgd', '--learning-rate', '0.05', '--batch-size', '16', '--metrics-every', '1', '--checkpoint-every', '3'];
+    const first = await cli([...args, '--iterations', '7', '--out', 'run'], dir);
+    expect(first.code).toBe(0);
+    const resumed = await cli(['train', '--resume', 'run', '--iterations', '12', '--quiet'], dir);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^sgd stopped \(iterations\) at iteration 12/);
+    const straight = await cli([...args, '--iterations', '12', '--out', 'straight'], dir);
+    expect(straight.code).toBe(0);
+    const tensorsOf = async (path: string) => new Map(parseSafetensors(await readFile(path), path).tensors.map((t) => [t.name, Buffer.from(t.data.buffer)]));
+    const a = await tensorsOf(join(dir, 'run', 'checkpoint.safetensors'));
+    const b = await tensorsOf(join(dir, 'straight', 'checkpoint.safetensors'));
+    expect([...a.keys()]).toEqual(['W1', 'b1', 'W2', 'b2', 'M1', 'M2', 'order']);
+    for (const [name, bytes] of b) expect(a.get(name)!.equals(bytes), name).toBe(true);
+    const iterations = (await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
+    expect(iterations).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const model = await cli(['eval', 'run', '--json'], dir);
+    expect(model.code).toBe(0);
+    expect(JSON.parse(model.stdout).iteration).toBe(12);
   });
 
   it('trains with adam (mini-batch) and lowers the training loss', async () => {

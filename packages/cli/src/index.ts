@@ -5,7 +5,7 @@ export { parseIdx, readIdx } from './data/idx.ts';
 export { parseNpy, readNpy, encodeNpy } from './data/npy.ts';
 export { parseCsv, readCsv } from './data/csv.ts';
 export { encodeSafetensors, parseSafetensors } from './io/safetensors.ts';
-export { encodeModel, encodeCheckpoint, decodeModel, decodeCheckpoint, readModel, readInitWeights } from './io/model.ts';
+export { encodeModel, encodeCheckpoint, encodeBaselineCheckpoint, decodeModel, decodeCheckpoint, decodeBaselineCheckpoint, readModel, readInitWeights } from './io/model.ts';
 export { writeFileAtomic } from './io/atomic.ts';
 export { encodePng, PNG_SIGNATURE } from './plot/png.ts';
 export { writePlots, parseMetrics, readMetrics } from './plot/charts.ts';

@@ -3,7 +3,7 @@ import type { Backend, DeviceScalar, Matrix } from './backend.ts';
 import { drawWeights } from './init.ts';
 import { forwardPass, isOneHot, lossAndAccuracy, uploadAugmented } from './metrics.ts';
 import { type HostMatrix, InvalidProblemError, type TrainingData, type WeightInit, hostMatrix, resolveProblem } from './problem.ts';
-import { Rng } from './rng.ts';
+import { Rng, type RngState } from './rng.ts';
 import { authorsStepRule } from './stepRule.ts';
 import { DivergenceError, type StopReason, type TrainOptions, TypedEmitter } from './train.ts';
 
@@ -59,6 +59,24 @@ export interface BackpropResult {
   readonly reason: StopReason;
   readonly iterations: number;
   readonly final: BackpropProgress;
+}
+
+/** Everything a {@link BackpropTrainer} needs to continue bit for bit (host copies, f64). */
+export interface BackpropCheckpoint {
+  /** Optimiser steps done. */
+  readonly iteration: number;
+  /** Wall time of the steps so far, in ms. */
+  readonly elapsedMs: number;
+  /** W_1…W_N (with their bias columns when biases are on). */
+  readonly weights: readonly HostMatrix[];
+  /** Per W_i: the heavy-ball velocity (`gd`/`sgd` with μ > 0) or Adam's first moment; empty when there is none. */
+  readonly firstMoment: readonly HostMatrix[];
+  /** Per W_i: Adam's second moment; empty for `gd` and `sgd`. */
+  readonly secondMoment: readonly HostMatrix[];
+  /** The mini-batch sampler: this epoch's order of the n samples, the position in it and the shuffle's RNG. */
+  readonly order: readonly number[];
+  readonly cursor: number;
+  readonly rng: RngState;
 }
 
 export interface BackpropEvents {
@@ -121,7 +139,7 @@ export class BackpropTrainer {
   private readonly test?: { x: Matrix; y: HostMatrix; oneHot: boolean };
   private readonly trainOneHot: boolean;
   private readonly probe: DeviceScalar;
-  private readonly rng: Rng;
+  private rng: Rng;
   private order: Int32Array;
   private cursor = 0;
   private stepsDone = 0;
@@ -338,6 +356,68 @@ export class BackpropTrainer {
     }
     this.stepsDone++;
     await b.sync();
+  }
+
+  /** Which moments the optimiser keeps: a first (velocity or Adam's m) and a second (Adam's v). */
+  private get moments(): { first: boolean; second: boolean } {
+    return { first: this.momentum > 0 || this.adam !== undefined, second: this.adam !== undefined };
+  }
+
+  /** The trainer's whole state, for {@link restore} (in this or a new trainer of the same configuration). */
+  async checkpoint(): Promise<BackpropCheckpoint> {
+    this.assertLive();
+    const { first, second } = this.moments;
+    return {
+      iteration: this.stepsDone,
+      elapsedMs: this.elapsedMs,
+      weights: await this.download(this.W),
+      firstMoment: first ? await this.download(this.vel) : [],
+      secondMoment: second ? await this.download(this.second) : [],
+      order: Array.from(this.order),
+      cursor: this.cursor,
+      rng: this.rng.state(),
+    };
+  }
+
+  /**
+   * Continues from a {@link checkpoint} of a trainer of the same configuration and data: the following steps are
+   * those the checkpointed trainer would have taken. Refuses (RangeError, nothing changed) a checkpoint whose shapes
+   * or optimiser state do not fit.
+   */
+  restore(cp: BackpropCheckpoint): void {
+    this.assertLive();
+    const { first, second } = this.moments;
+    const fits = (ms: readonly HostMatrix[], what: string) => {
+      if (ms.length !== this.depth) throw new RangeError(`restore: ${what} has ${ms.length} matrices, the network ${this.depth}`);
+      ms.forEach((m, k) => {
+        const w = this.W[k + 1];
+        if (m.rows !== w.rows || m.cols !== w.cols || m.data.length !== w.rows * w.cols) {
+          throw new RangeError(`restore: ${what} ${k + 1} is ${m.rows}×${m.cols}, W_${k + 1} is ${w.rows}×${w.cols}`);
+        }
+      });
+    };
+    if (!Number.isInteger(cp.iteration) || cp.iteration < 0) throw new RangeError(`restore: iteration must be an integer ≥ 0, got ${cp.iteration}`);
+    fits(cp.weights, 'weights');
+    if (first) fits(cp.firstMoment, 'firstMoment');
+    else if (cp.firstMoment.length > 0) throw new RangeError('restore: the checkpoint has a first moment, this optimiser keeps none');
+    if (second) fits(cp.secondMoment, 'secondMoment');
+    else if (cp.secondMoment.length > 0) throw new RangeError('restore: the checkpoint has a second moment, this optimiser keeps none');
+    const n = this.samples;
+    const seen = new Uint8Array(n);
+    if (cp.order.length !== n || !cp.order.every((s) => Number.isInteger(s) && s >= 0 && s < n && seen[s]++ === 0)) {
+      throw new RangeError(`restore: order must be a permutation of the ${n} sample indices`);
+    }
+    if (!Number.isInteger(cp.cursor) || cp.cursor < 0 || cp.cursor > n) throw new RangeError(`restore: cursor must be an integer in [0, ${n}], got ${cp.cursor}`);
+    for (let i = 1; i <= this.depth; i++) {
+      this.device.upload(this.W[i], cp.weights[i - 1].data);
+      if (first) this.device.upload(this.vel[i], cp.firstMoment[i - 1].data);
+      if (second) this.device.upload(this.second[i], cp.secondMoment[i - 1].data);
+    }
+    this.order = Int32Array.from(cp.order);
+    this.cursor = cp.cursor;
+    this.rng = Rng.fromState(cp.rng);
+    this.stepsDone = cp.iteration;
+    this.elapsedMs = cp.elapsedMs;
   }
 
   /** ∇f(W) on the full training data (host copies, same shapes as the weights). */

@@ -31,7 +31,7 @@ import type { LoadedData } from '../data/datasets.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { duration, percent, sci } from '../format.ts';
 import { syncDirectory, writeFileAtomic } from '../io/atomic.ts';
-import { type ModelInfo, decodeCheckpoint, encodeCheckpoint, encodeModel } from '../io/model.ts';
+import { type ModelInfo, decodeBaselineCheckpoint, decodeCheckpoint, encodeBaselineCheckpoint, encodeCheckpoint, encodeModel } from '../io/model.ts';
 import { parseMetrics, writePlots } from '../plot/charts.ts';
 import { Progress } from '../progress.ts';
 import { loadRunInputs, modelInfo, timeLimitMs } from '../runInputs.ts';
@@ -171,13 +171,66 @@ async function createRunDirectory(dir: string, files: { name: string; data: Uint
 /** The first non-finite block of a checkpoint (a NaN iterate must never overwrite the last good one). */
 function firstNonFinite(cp: TrainerCheckpoint): { block: 'W' | 'V' | 'Lambda'; layer: number } | undefined {
   for (const block of ['W', 'V', 'Lambda'] as const) {
-    const list: HostMatrix[] = cp.iterate[block];
-    for (let i = 1; i < list.length; i++) {
-      const data = list[i].data;
-      for (let k = 0; k < data.length; k++) if (!Number.isFinite(data[k])) return { block, layer: i };
-    }
+    const layer = nonFiniteIndex(cp.iterate[block].slice(1));
+    if (layer !== undefined) return { block, layer };
   }
   return undefined;
+}
+
+/** 1 + the index of the first matrix holding a NaN or ±Infinity. */
+function nonFiniteIndex(list: readonly HostMatrix[]): number | undefined {
+  const k = list.findIndex((m) => !m.data.every(Number.isFinite));
+  return k < 0 ? undefined : k + 1;
+}
+
+/**
+ * Graceful stops: the first SIGINT or SIGTERM (or an abort of ctx.signal) aborts the returned signal, so that the
+ * trainer finishes its iteration and the run checkpoints; a second one exits at once (the files on disk are always
+ * complete, as every write is atomic).
+ */
+function gracefulStop(ctx: CliContext, progress: Progress): { signal: AbortSignal; stoppedBy: () => string | undefined; dispose: () => void } {
+  const controller = new AbortController();
+  let stopSignal: string | undefined;
+  const onSignal = (name: 'SIGINT' | 'SIGTERM') => {
+    if (stopSignal) process.exit(name === 'SIGINT' ? 130 : 143);
+    stopSignal = name;
+    controller.abort();
+    progress.message(`${name}: stopping after the current iteration and writing a checkpoint (send ${name} again to stop at once)`);
+  };
+  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
+  if (ctx.handleSignals) {
+    process.on('SIGINT', handlers.SIGINT);
+    process.on('SIGTERM', handlers.SIGTERM);
+  }
+  const onExternalAbort = () => {
+    stopSignal ??= 'SIGINT';
+    controller.abort();
+  };
+  ctx.signal?.addEventListener('abort', onExternalAbort);
+  if (ctx.signal?.aborted) onExternalAbort();
+  return {
+    signal: controller.signal,
+    stoppedBy: () => stopSignal,
+    dispose: () => {
+      if (ctx.handleSignals) {
+        process.off('SIGINT', handlers.SIGINT);
+        process.off('SIGTERM', handlers.SIGTERM);
+      }
+      ctx.signal?.removeEventListener('abort', onExternalAbort);
+    },
+  };
+}
+
+/**
+ * Before resuming: removes the temporary files of writes that a kill interrupted (the files they were meant to
+ * replace are intact) and drops the metrics logged after the checkpoint (their iterations will be redone).
+ * Returns the last iteration still logged (−1 for none).
+ */
+async function prepareResume(runDir: string, metricsPath: string, checkpointIteration: number): Promise<number> {
+  for (const name of await readdir(runDir)) if (/^\..*\.tmp-\d+-[0-9a-f]+$/.test(name)) await rm(join(runDir, name), { force: true });
+  const kept = existsSync(metricsPath) ? parseMetrics(await readFile(metricsPath, 'utf8'), metricsPath).filter((r) => r.iteration <= checkpointIteration) : [];
+  await writeFileAtomic(metricsPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  return kept.length > 0 ? kept[kept.length - 1].iteration : -1;
 }
 
 function metricsLine(m: TrainingProgress): string {
@@ -227,10 +280,6 @@ async function prepare(input: TrainSettings): Promise<Prepared> {
 async function resumeSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
   const configPath = join(runDir, CONFIG);
   if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a run directory (no ${CONFIG})`);
-  const storedOptimizer = await readFile(configPath, 'utf8').then((t) => (JSON.parse(t) as { options?: { optimizer?: unknown } }).options?.optimizer, () => undefined);
-  if (storedOptimizer === 'gd' || storedOptimizer === 'sgd' || storedOptimizer === 'adam') {
-    throw new UsageError(`--resume ${runDir}: the run used --optimizer ${storedOptimizer}; only admm runs can be resumed (start a new run instead)`);
-  }
   if (!existsSync(join(runDir, CHECKPOINT))) throw new UsageError(`--resume ${runDir}: no ${CHECKPOINT} to continue from`);
   let stored: { options?: Record<string, unknown> };
   try {
@@ -271,7 +320,7 @@ export async function trainCommand(argv: readonly string[], ctx: CliContext): Pr
   const runDir = resumeDir ?? settings.out ?? defaultRunDir(settings, ctx.cwd);
   // Fail fast on an unusable run directory (nothing is created until every input has been checked).
   if (!resumeDir) await precheckRunDirectory(runDir);
-  if (settings.optimizer !== 'admm') return runBaselineTraining(settings, ctx, { quiet, argv, runDir });
+  if (settings.optimizer !== 'admm') return runBaselineTraining(settings, ctx, { quiet, resumeDir, argv, runDir });
   const prepared = await prepare(settings);
   const { trainer, backend } = prepared;
   try {
@@ -301,16 +350,11 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
   });
 
   if (o.resumeDir) {
-    // Temporary files of writes that a kill interrupted (the files they were meant to replace are intact).
-    for (const name of await readdir(runDir)) if (/^\..*\.tmp-\d+-[0-9a-f]+$/.test(name)) await rm(join(runDir, name), { force: true });
     const bytes = await readFile(checkpointPath);
     const cp = decodeCheckpoint(bytes, checkpointPath, info.layers, info.bias, data.train.x.cols);
     trainer.restore(cp);
     lastCheckpoint = cp.iterate.iteration;
-    // Metrics logged after the checkpoint belong to iterations that will be redone.
-    const kept = existsSync(metricsPath) ? parseMetrics(await readFile(metricsPath, 'utf8'), metricsPath).filter((r) => r.iteration <= lastCheckpoint) : [];
-    await writeFileAtomic(metricsPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    lastLogged = kept.length > 0 ? kept[kept.length - 1].iteration : -1;
+    lastLogged = await prepareResume(runDir, metricsPath, lastCheckpoint);
     progress.message(`resuming ${runDir} from iteration ${lastCheckpoint}`);
   } else {
     const config = {
@@ -368,27 +412,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
   };
   const checkpointDue = (k: number) => k % settings.checkpointEvery === 0;
 
-  // Graceful stops: the first signal finishes the iteration and checkpoints; a second one exits at once (the
-  // files on disk are always complete, as every write is atomic).
-  const controller = new AbortController();
-  let stopSignal: string | undefined;
-  const onSignal = (name: 'SIGINT' | 'SIGTERM') => {
-    if (stopSignal) process.exit(name === 'SIGINT' ? 130 : 143);
-    stopSignal = name;
-    controller.abort();
-    progress.message(`${name}: stopping after the current iteration and writing a checkpoint (send ${name} again to stop at once)`);
-  };
-  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
-  if (ctx.handleSignals) {
-    process.on('SIGINT', handlers.SIGINT);
-    process.on('SIGTERM', handlers.SIGTERM);
-  }
-  const onExternalAbort = () => {
-    stopSignal ??= 'SIGINT';
-    controller.abort();
-  };
-  ctx.signal?.addEventListener('abort', onExternalAbort);
-  if (ctx.signal?.aborted) onExternalAbort();
+  const stop = gracefulStop(ctx, progress);
 
   trainer.events.on('warning', (w) => progress.message(`warning: ${w}`));
   // 'iteration' comes after the iteration's 'metrics', so a checkpoint holds the metrics state of its iteration.
@@ -409,7 +433,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
       maxIterations: settings.iterations,
       gradTolerance: settings.gradTol,
       timeLimitMs: timeLimitMs(settings),
-      signal: controller.signal,
+      signal: stop.signal,
       metricsEvery: settings.metricsEvery,
     });
   } catch (err) {
@@ -420,11 +444,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
     }
     throw err;
   } finally {
-    if (ctx.handleSignals) {
-      process.off('SIGINT', handlers.SIGINT);
-      process.off('SIGTERM', handlers.SIGTERM);
-    }
-    ctx.signal?.removeEventListener('abort', onExternalAbort);
+    stop.dispose();
   }
   progress.finish();
   const final = result.final;
@@ -437,6 +457,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
   const wall = performance.now() - wallStart;
   const done = result.iterations - startIteration;
   const lines: string[] = [];
+  const stopSignal = stop.stoppedBy();
   lines.push(`${stopText(result.reason, settings, stopSignal)} at iteration ${result.iterations}: ${done} iterations in ${duration(wall)}${done > 0 ? ` (${perIteration(final.msPerIteration)} of Algorithm 1)` : ''}`);
   const parts = [`ℒ ${sci(final.augmentedLagrangian)}`, `‖∇ℒ‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
   if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
@@ -486,68 +507,100 @@ export async function createBaseline(backend: Backend, data: LoadedData, config:
 }
 
 /**
- * A gd/sgd run: the run directory holds config.json, metrics.jsonl (the baseline's metrics) and model.safetensors;
- * there is no checkpoint (such a run cannot be resumed) and no plots (their charts are ADMM's quantities).
+ * A gd/sgd/adam run: the run directory holds config.json, metrics.jsonl (the baseline's metrics), checkpoint.safetensors
+ * (the weights, the optimiser's moments and the mini-batch sampler: `--resume` continues bit for bit) and
+ * model.safetensors; no plots (their charts are ADMM's quantities).
  */
-async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: { quiet: boolean; argv: readonly string[]; runDir: string }): Promise<number> {
+async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: { quiet: boolean; resumeDir?: string; argv: readonly string[]; runDir: string }): Promise<number> {
   const { activation, plugin, data, layers, config } = await loadRunInputs(settings);
   const backend = await createBackend(settings.backend, settings.precision);
   try {
     const trainer = await createBaseline(backend, data, backpropConfig(settings, config));
     try {
       const info: ModelInfo = { ...modelInfo(settings, { activation, plugin, data, layers }), iteration: 0 };
-      const runDir = o.runDir;
+      const { runDir } = o;
       const metricsPath = join(runDir, METRICS);
-      const configJson = {
-        nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: ['nladmm', 'train', ...o.argv].join(' '), node: process.version, backend: backend.describe(), data: data.description },
-        options: settingsToOptions(settings),
+      const checkpointPath = join(runDir, CHECKPOINT);
+      const encode = async () => {
+        const cp = await trainer.checkpoint();
+        const bad = nonFiniteIndex(cp.weights);
+        if (bad !== undefined) throw new DivergenceError(cp.iteration, 'W', bad);
+        return { k: cp.iteration, bytes: encodeBaselineCheckpoint(cp, { ...info, iteration: cp.iteration }, settings.optimizer) };
       };
-      await createRunDirectory(runDir, [
-        { name: CONFIG, data: `${JSON.stringify(configJson, null, 2)}\n` },
-        { name: METRICS, data: '' },
-      ]);
+      let lastCheckpoint = 0;
+      let lastLogged = -1;
       const progress = new Progress({ write: ctx.stderr, tty: ctx.isTTY, columns: ctx.columns, startIteration: 0, totalIterations: settings.iterations, timeLimitMs: timeLimitMs(settings), quiet: o.quiet });
+      if (o.resumeDir) {
+        const cp = decodeBaselineCheckpoint(await readFile(checkpointPath), checkpointPath, layers, info.bias, data.train.x.cols, settings.optimizer);
+        try {
+          trainer.restore(cp);
+        } catch (err) {
+          throw new CliError(`${checkpointPath}: ${messageOf(err)}`);
+        }
+        lastCheckpoint = cp.iteration;
+        lastLogged = await prepareResume(runDir, metricsPath, lastCheckpoint);
+        progress.message(`resuming ${runDir} from iteration ${lastCheckpoint}`);
+      } else {
+        const configJson = {
+          nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: ['nladmm', 'train', ...o.argv].join(' '), node: process.version, backend: backend.describe(), data: data.description },
+          options: settingsToOptions(settings),
+        };
+        await createRunDirectory(runDir, [
+          { name: CONFIG, data: `${JSON.stringify(configJson, null, 2)}\n` },
+          { name: METRICS, data: '' },
+          { name: CHECKPOINT, data: (await encode()).bytes },
+        ]);
+      }
+      progress.restart(trainer.iteration);
       if (!o.quiet) {
         progress.message(data.description);
         progress.message(`network ${layers.join('-')} ${activation.name}, optimizer ${settings.optimizer}, η = ${trainer.config.learningRate}, μ = ${trainer.momentum}, batch ${trainer.batchSize}, λ = ${settings.lambda}; backend ${backend.describe()}`);
         progress.message(`run directory ${runDir}`);
       }
-      let lastLogged = -1;
+      const writeCheckpoint = async (): Promise<void> => {
+        const { k, bytes } = await encode();
+        await writeFileAtomic(checkpointPath, bytes);
+        lastCheckpoint = k;
+      };
       trainer.events.on('metrics', async (m) => {
         await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
         lastLogged = m.iteration;
       });
-      trainer.events.on('iteration', ({ iteration }) => progress.onIteration(iteration));
-      const controller = new AbortController();
-      const onAbort = () => controller.abort();
-      ctx.signal?.addEventListener('abort', onAbort);
-      if (ctx.signal?.aborted) onAbort();
+      trainer.events.on('iteration', async ({ iteration }) => {
+        progress.onIteration(iteration);
+        if (iteration % settings.checkpointEvery === 0) await writeCheckpoint();
+      });
+      const stop = gracefulStop(ctx, progress);
       let result;
       try {
         result = await trainer.run({
           maxIterations: settings.iterations,
           gradTolerance: settings.gradTol,
           timeLimitMs: timeLimitMs(settings),
-          signal: controller.signal,
+          signal: stop.signal,
           metricsEvery: settings.metricsEvery,
         });
       } catch (err) {
         progress.finish();
-        if (err instanceof DivergenceError) throw new CliError(`${err.message}; lower --learning-rate`);
+        if (err instanceof DivergenceError) throw new CliError(`${err.message}; lower --learning-rate (the last good checkpoint, iteration ${lastCheckpoint}, is kept in ${checkpointPath})`);
         throw err;
       } finally {
-        ctx.signal?.removeEventListener('abort', onAbort);
+        stop.dispose();
       }
       progress.finish();
       const final = result.final;
       if (final.iteration > lastLogged) await appendFile(metricsPath, `${JSON.stringify(final)}\n`);
+      if (lastCheckpoint !== result.iterations) await writeCheckpoint();
       await writeFileAtomic(join(runDir, MODEL), encodeModel(await trainer.weights(), { ...info, iteration: result.iterations }));
       const parts = [`objective ${sci(final.objective)}`, `‖∇f‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
       if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
       if (final.testLoss !== undefined) parts.push(`test loss ${sci(final.testLoss)}`);
       if (final.testAccuracy !== undefined) parts.push(`test accuracy ${percent(final.testAccuracy)}`);
-      ctx.stdout(`${settings.optimizer} stopped (${result.reason}) at iteration ${result.iterations}${result.iterations > 0 ? ` (${perIteration(final.msPerIteration)})` : ''}\n${parts.join('  ')}\nrun directory: ${runDir}\n`);
-      return result.reason === 'cancelled' ? 130 : 0;
+      const stopSignal = stop.stoppedBy();
+      const how = result.reason === 'cancelled' && stopSignal ? `stopped by ${stopSignal}` : `stopped (${result.reason})`;
+      ctx.stdout(`${settings.optimizer} ${how} at iteration ${result.iterations}${result.iterations > 0 ? ` (${perIteration(final.msPerIteration)})` : ''}\n${parts.join('  ')}\nrun directory: ${runDir}\n`);
+      if (result.reason === 'cancelled') return stopSignal === 'SIGTERM' ? 143 : 130;
+      return 0;
     } finally {
       trainer.dispose();
     }

@@ -1,11 +1,14 @@
 /**
  * Model and checkpoint files (safetensors). A model holds W1…WN (d_i × d_{i−1}) and, with biases, b1…bN
  * (the absorbed bias column of W_i split out). A checkpoint also holds V1…VN and L1…LN (Λ) and the trainer's
- * own state in the metadata, so that a run continues bit for bit. Every file records what is needed to use
- * it: widths, activation, input preprocessing, target kind and the run's options.
+ * own state in the metadata, so that a run continues bit for bit. A baseline's checkpoint (gd, sgd, adam) holds,
+ * besides W and b, the optimiser's moments M1…MN (velocity or Adam's first moment) and S1…SN (Adam's second
+ * moment), each the shape of [W_i b_i], and the mini-batch sampler: `order` (the epoch's sample order) and, in the
+ * metadata, its position and RNG state. Every file records what is needed to use it: widths, activation, input
+ * preprocessing, target kind and the run's options.
  */
 import { readFile } from 'node:fs/promises';
-import { type HostMatrix, type HostIterate, type Precision, type TrainerCheckpoint, hostMatrix } from '@nladmm/core';
+import { type BackpropCheckpoint, type HostMatrix, type HostIterate, type Precision, type RngState, type TrainerCheckpoint, hostMatrix } from '@nladmm/core';
 import { DataError } from '../errors.ts';
 import type { Preprocessing, TargetKind } from '../data/datasets.ts';
 import { type SafetensorsFile, type TensorToWrite, encodeSafetensors, parseSafetensors } from './safetensors.ts';
@@ -106,6 +109,23 @@ export function encodeCheckpoint(cp: TrainerCheckpoint, info: ModelInfo): Uint8A
   return encodeSafetensors(tensors, meta);
 }
 
+/**
+ * A baseline's checkpoint: the model tensors, the moments and the sampler. Moments and order are stored in F64
+ * whatever the precision, so that the state (and so the continued run) is exact.
+ */
+export function encodeBaselineCheckpoint(cp: BackpropCheckpoint, info: ModelInfo, optimizer: string): Uint8Array {
+  const tensors = weightTensors(cp.weights, info.bias, dtypeOf(info.precision));
+  cp.firstMoment.forEach((m, k) => tensors.push({ name: `M${k + 1}`, dtype: 'F64', shape: [m.rows, m.cols], data: m.data }));
+  cp.secondMoment.forEach((m, k) => tensors.push({ name: `S${k + 1}`, dtype: 'F64', shape: [m.rows, m.cols], data: m.data }));
+  tensors.push({ name: 'order', dtype: 'F64', shape: [cp.order.length], data: Float64Array.from(cp.order) });
+  const meta = infoMetadata({ ...info, iteration: cp.iteration }, 'nladmm-baseline-checkpoint');
+  meta.optimizer = optimizer;
+  meta.elapsedMs = String(cp.elapsedMs);
+  meta.cursor = String(cp.cursor);
+  meta.rng = JSON.stringify(cp.rng);
+  return encodeSafetensors(tensors, meta);
+}
+
 function parseJson<T>(file: SafetensorsFile, key: string, path: string): T {
   const text = file.metadata[key];
   if (text === undefined) throw new DataError(path, `no '${key}' in the metadata (not an nladmm model file?)`);
@@ -124,11 +144,17 @@ function matrix(file: SafetensorsFile, name: string, path: string, rows: number,
   return { rows, cols, data: t.data };
 }
 
+function metadataNumber(file: SafetensorsFile, key: string, path: string): number {
+  const v = Number(file.metadata[key]);
+  if (file.metadata[key] === undefined || Number.isNaN(v)) throw new DataError(path, `checkpoint metadata '${key}' is missing or not a number`);
+  return v;
+}
+
 /** Reads a model (or a checkpoint, used as a model) written by nladmm. */
 export function decodeModel(bytes: Uint8Array, path: string): ModelFile {
   const file = parseSafetensors(bytes, path);
   const format = file.metadata.format;
-  if (format !== 'nladmm-model' && format !== 'nladmm-checkpoint') throw new DataError(path, 'not an nladmm model or checkpoint (no format metadata); to start training from foreign weights use --init-weights');
+  if (format !== 'nladmm-model' && format !== 'nladmm-checkpoint' && format !== 'nladmm-baseline-checkpoint') throw new DataError(path, 'not an nladmm model or checkpoint (no format metadata); to start training from foreign weights use --init-weights');
   const layers = parseJson<number[]>(file, 'layers', path);
   if (!Array.isArray(layers) || layers.length < 2 || !layers.every((d) => Number.isInteger(d) && d > 0)) throw new DataError(path, 'metadata layers is not a list of widths');
   const bias = file.metadata.bias !== 'false';
@@ -181,13 +207,39 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string, layers: readon
     V.push(matrix(file, `V${i}`, path, layers[i], n));
     Lambda.push(matrix(file, `L${i}`, path, layers[i], n));
   }
-  const number = (key: string): number => {
-    const v = Number(file.metadata[key]);
-    if (file.metadata[key] === undefined || Number.isNaN(v)) throw new DataError(path, `checkpoint metadata '${key}' is missing or not a number`);
-    return v;
-  };
+  const number = (key: string): number => metadataNumber(file, key, path);
   const iterate: HostIterate = { iteration: number('k'), W, V, Lambda };
   return { iterate, gradSqSum: number('gradSqSum'), gradSqCount: number('gradSqCount'), elapsedMs: number('elapsedMs') };
+}
+
+/** A baseline checkpoint's state for a network of the given widths and n samples; `optimizer` must be the run's. */
+export function decodeBaselineCheckpoint(bytes: Uint8Array, path: string, layers: readonly number[], bias: boolean, n: number, optimizer: string): BackpropCheckpoint {
+  const file = parseSafetensors(bytes, path);
+  if (file.metadata.format !== 'nladmm-baseline-checkpoint') throw new DataError(path, 'not an nladmm baseline (gd, sgd, adam) checkpoint');
+  if (file.metadata.optimizer !== optimizer) throw new DataError(path, `is a checkpoint of optimizer ${file.metadata.optimizer}, the run uses ${optimizer}`);
+  const depth = layers.length - 1;
+  const weights: HostMatrix[] = [];
+  const firstMoment: HostMatrix[] = [];
+  const secondMoment: HostMatrix[] = [];
+  const extra = bias ? 1 : 0;
+  for (let i = 1; i <= depth; i++) {
+    const w = matrix(file, `W${i}`, path, layers[i], layers[i - 1]);
+    weights.push(bias ? joinBias(w, matrix(file, `b${i}`, path, layers[i], 1).data) : w);
+    if (file.get(`M${i}`)) firstMoment.push(matrix(file, `M${i}`, path, layers[i], layers[i - 1] + extra));
+    if (file.get(`S${i}`)) secondMoment.push(matrix(file, `S${i}`, path, layers[i], layers[i - 1] + extra));
+  }
+  const number = (key: string): number => metadataNumber(file, key, path);
+  const order = matrix(file, 'order', path, n, 1).data;
+  return {
+    iteration: number('k'),
+    elapsedMs: number('elapsedMs'),
+    weights,
+    firstMoment,
+    secondMoment,
+    order: Array.from(order),
+    cursor: number('cursor'),
+    rng: parseJson<RngState>(file, 'rng', path),
+  };
 }
 
 /**
