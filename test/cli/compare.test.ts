@@ -1,9 +1,9 @@
 // `nladmm compare` and `nladmm train --optimizer gd|sgd` on a small synthetic regression task (teacher).
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors, readInitWeights } from '@nladmm/cli';
-import { type CliRun, checkWellFormedXml, cli, entries, pngInfo, tempDir } from './helpers.ts';
+import { type CliRun, checkWellFormedXml, cli, entries, npyBytes, pngInfo, tempDir } from './helpers.ts';
 
 const TASK = ['--dataset', 'teacher', '--layers', '3,10,2', '--n-train', '80', '--n-test', '40', '--lambda', '1e-3', '--activation', 'tanh', '--quiet'];
 
@@ -55,6 +55,44 @@ describe('nladmm compare', () => {
     expect(a.map((w) => [w.rows, w.cols])).toEqual([[10, 4], [2, 11]]);
     expect(b.map((w) => Array.from(w.data))).toEqual(a.map((w) => Array.from(w.data)));
     expect(a[0].data.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe('nladmm compare on class labels', () => {
+  it('adds the test-accuracy panels and the accuracy columns', async () => {
+    // Three separable classes in 2-D (.npy features and integer labels), a test set split off.
+    const dir = await tempDir();
+    const n = 90;
+    const x: number[] = [];
+    const y: number[] = [];
+    for (let s = 0; s < n; s++) {
+      const c = s % 3;
+      y.push(c);
+      x.push(Math.cos((2 * Math.PI * c) / 3) + 0.05 * Math.sin(7 * s), Math.sin((2 * Math.PI * c) / 3) + 0.05 * Math.cos(5 * s));
+    }
+    await writeFile(join(dir, 'x.npy'), npyBytes('<f8', [n, 2], x));
+    await writeFile(join(dir, 'y.npy'), npyBytes('<i8', [n], y));
+    const run = await cli(
+      ['compare', '--dataset', 'x.npy', '--labels', 'y.npy', '--test-split', '0.3', '--layers', '2,8,3', '--lambda', '1e-3', '--iterations', '6', '--baseline', 'gd', '--learning-rate', '0.5', '--out', 'cmp', '--quiet'],
+      dir,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const svg = await readFile(join(dir, 'cmp', 'compare.svg'), 'utf8');
+    expect(checkWellFormedXml(svg).root).toBe('svg');
+    expect(svg).toContain('Test accuracy vs iteration');
+    expect(svg).toContain('Test accuracy vs wall time');
+    expect(pngInfo(await readFile(join(dir, 'cmp', 'compare.png')))).toMatchObject({ signature: true, ihdr: true });
+    const json = JSON.parse(await readFile(join(dir, 'cmp', 'compare.json'), 'utf8'));
+    for (const m of json.methods) {
+      for (const key of ['finalTrainAccuracy', 'finalTestAccuracy']) {
+        expect(m[key], `${m.method} ${key}`).toBeGreaterThanOrEqual(0);
+        expect(m[key], `${m.method} ${key}`).toBeLessThanOrEqual(1);
+      }
+    }
+    const md = await readFile(join(dir, 'cmp', 'compare.md'), 'utf8');
+    expect(md).toMatch(/\| admm \| 6 \| \S+ \| \d+\.\d\d% \| \S+ \| \d+\.\d\d% \|/);
+    expect(md).toMatch(/\| gd \| 6 \| \S+ \| \d+\.\d\d% \| \S+ \| \d+\.\d\d% \|/);
   });
 });
 
