@@ -10,12 +10,17 @@ out=${1:?usage: bash scripts/device-bench.sh OUTPUT_FOLDER}
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 source .gpu/device-env.sh >/dev/null 2>&1
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,pstate,power.draw --format=csv > "$out/gpu-clocks-before.csv" 2>&1
+# The GPU's clocks and P-state every 200 ms while the benchmarks run (does an idle pause leave it at low clocks?).
+smi=$(command -v nvidia-smi || ls /usr/local/nvidia/bin/nvidia-smi 2>/dev/null || true)
+if [ -n "$smi" ]; then
+  "$smi" --query-gpu=timestamp,pstate,clocks.sm,clocks.mem,utilization.gpu,power.draw --format=csv -lms 200 > "$out/gpu-clocks.csv" 2>&1 &
+  sampler=$!
+fi
 timeout 300 node .bundle/bench.mjs --repeats 5 --profile --out "$out/bench.json" > "$out/bench.log" 2>&1
 echo "bench exit $?" >> "$out/bench.log"
 configs=128x128,64x64,128x64,64x128,128x128-k8-t8x8,128x128-k32-t8x8,64x64-k32-t4x4,64x64-k16-t8x8,128x64-k16-t8x8,64x64-k8-t4x4
-timeout 200 node .bundle/bench.mjs --repeats 3 --only sweep --sweep-configs "$configs" --out "$out/sweep.json" > "$out/sweep.log" 2>&1
+timeout 200 node .bundle/bench.mjs --repeats 3 --warmup-ms 500 --only sweep --sweep-configs "$configs" --out "$out/sweep.json" > "$out/sweep.log" 2>&1
 echo "sweep exit $?" >> "$out/sweep.log"
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,pstate,power.draw --format=csv > "$out/gpu-clocks-after.csv" 2>&1
+[ -n "${sampler:-}" ] && kill "$sampler"
 tail -n 60 "$out/bench.log"
 grep -E 'GFLOP|failed|WRONG' "$out/sweep.log"
