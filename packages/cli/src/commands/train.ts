@@ -19,6 +19,7 @@ import {
   Trainer,
   type TrainerCheckpoint,
   type TrainingProgress,
+  type TrainOptions,
   type TrainResult,
   type ParameterSuggestion,
   rateDiagnostics,
@@ -181,6 +182,11 @@ function firstNonFinite(cp: TrainerCheckpoint): { block: 'W' | 'V' | 'Lambda'; l
 function nonFiniteIndex(list: readonly HostMatrix[]): number | undefined {
   const k = list.findIndex((m) => !m.data.every(Number.isFinite));
   return k < 0 ? undefined : k + 1;
+}
+
+/** The stop conditions and metrics cadence of a run (ADMM or baseline). */
+function runOptions(settings: TrainSettings, signal: AbortSignal): TrainOptions {
+  return { maxIterations: settings.iterations, gradTolerance: settings.gradTol, timeLimitMs: timeLimitMs(settings), signal, metricsEvery: settings.metricsEvery };
 }
 
 /**
@@ -429,13 +435,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
   let result: TrainResult;
   const wallStart = performance.now();
   try {
-    result = await trainer.run({
-      maxIterations: settings.iterations,
-      gradTolerance: settings.gradTol,
-      timeLimitMs: timeLimitMs(settings),
-      signal: stop.signal,
-      metricsEvery: settings.metricsEvery,
-    });
+    result = await trainer.run(runOptions(settings, stop.signal));
   } catch (err) {
     progress.finish();
     if (settings.plots) await writePlotsQuietly(metricsPath, runDir);
@@ -573,13 +573,7 @@ async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: 
       const stop = gracefulStop(ctx, progress);
       let result;
       try {
-        result = await trainer.run({
-          maxIterations: settings.iterations,
-          gradTolerance: settings.gradTol,
-          timeLimitMs: timeLimitMs(settings),
-          signal: stop.signal,
-          metricsEvery: settings.metricsEvery,
-        });
+        result = await trainer.run(runOptions(settings, stop.signal));
       } catch (err) {
         progress.finish();
         if (err instanceof DivergenceError) throw new CliError(`${err.message}; lower --learning-rate (the last good checkpoint, iteration ${lastCheckpoint}, is kept in ${checkpointPath})`);
