@@ -10,7 +10,7 @@
 //
 // --quick: small shapes (a smoke run on SwiftShader). --only: the sections to run (default kernels and admm, and sweep
 // with --sweep). sweep: the square and ADMM GEMMs once per tile config (the table's, or the names and
-// BMxBN-kBK-tTMxTN specs of --sweep-configs). --profile: GPU time of every dispatch of one
+// BMxBN-kBK-tTMxTN[-s2] specs of --sweep-configs). --profile: GPU time of every dispatch of one
 // Algorithm 1 iteration, of the solve and of the Cholesky, summed by label (needs 'timestamp-query').
 // Timing: each op first runs for at least --warmup-ms of wall time (so that the GPU leaves its idle clocks), then
 // --repeats runs are timed one by one, by GPU timestamps around the op when the device has 'timestamp-query', else

@@ -18,7 +18,7 @@ if [ -n "$smi" ]; then
 fi
 timeout 300 node .bundle/bench.mjs --repeats 5 --profile --out "$out/bench.json" > "$out/bench.log" 2>&1
 echo "bench exit $?" >> "$out/bench.log"
-configs=128x128,64x64,128x64,64x128,128x128-k8-t8x8,128x128-k32-t8x8,64x64-k32-t4x4,64x64-k16-t8x8,128x64-k16-t8x8,64x64-k8-t4x4
+configs=128x128,64x64,128x64,64x128,128x128-k8-t8x8,128x128-k32-t8x8,64x64-k16-t8x8,128x128-k16-t8x8-s2,64x64-k16-t4x4-s2,128x64-k16-t8x4-s2
 timeout 200 node .bundle/bench.mjs --repeats 3 --warmup-ms 500 --only sweep --sweep-configs "$configs" --out "$out/sweep.json" > "$out/sweep.log" 2>&1
 echo "sweep exit $?" >> "$out/sweep.log"
 [ -n "${sampler:-}" ] && kill "$sampler"

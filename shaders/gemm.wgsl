@@ -8,7 +8,8 @@
 // A workgroup computes a BM × BN tile of C with (BM/TM) × (BN/TN) threads, each holding a TM × TN block in
 // registers as vec4 columns. Tiles of op(A) (BM × BK) and op(B) (BK × BN) are staged through workgroup memory,
 // both stored k-major (As[k][m], Bs[k][n]) so that the inner loop reads vec4s; the next tile's global loads are
-// issued into registers before the current tile is consumed. A thread owns rows (ty + g·WGY)·4 + 0..3 and
+// issued into registers before the current tile is consumed. With STAGES = 2 the staged tiles are double-buffered:
+// tile t is read from stage t % 2 while tile t + 1 is written into the other, one barrier per tile instead of two. A thread owns rows (ty + g·WGY)·4 + 0..3 and
 // columns (tx + h·WGX)·4 + 0..3, so neighbouring threads read neighbouring vec4s of the staged tiles.
 //
 // The mode flags (β = 0, partial, symmetric) are uniforms, not constants, so that they add no pipeline variants.
@@ -53,6 +54,7 @@ struct Params {
 const BM: u32 = {{BM}}u;
 const BN: u32 = {{BN}}u;
 const BK: u32 = {{BK}}u;
+const STAGES: u32 = {{STAGES}}u;
 const TM: u32 = {{TM}}u;
 const TN: u32 = {{TN}}u;
 const TRANS_A: bool = {{TRANS_A}};
@@ -69,8 +71,8 @@ const WG: u32 = WGX * WGY;
 const A_VECS: u32 = BM * BK / 4u;
 const B_VECS: u32 = BK * BN / 4u;
 
-var<workgroup> As: array<vec4<f32>, A_VECS>;
-var<workgroup> Bs: array<vec4<f32>, B_VECS>;
+var<workgroup> As: array<vec4<f32>, A_VECS * STAGES>;
+var<workgroup> Bs: array<vec4<f32>, B_VECS * STAGES>;
 
 // The t-th vec4 of the op(A) tile at (m0, k0): 4 consecutive elements along A's contiguous dimension,
 // zero outside op(A) (rows ≥ M or inner indices ≥ kEnd).
@@ -116,14 +118,15 @@ fn loadTileA(t: u32, base: u32, m0: u32, k0: u32, kEnd: u32) -> vec4<f32> {
   return v;
 }
 
-fn storeTileA(t: u32, v: vec4<f32>) {
+fn storeTileA(t: u32, v: vec4<f32>, stage: u32) {
+  let base = stage * A_VECS;
   if (TRANS_A) {
-    As[t] = v;
+    As[base + t] = v;
   } else {
     let mm = t / (BK / 4u);
     let kq = (t % (BK / 4u)) * 4u;
     for (var q = 0u; q < 4u; q++) {
-      As[(kq + q) * (BM / 4u) + mm / 4u][mm % 4u] = v[q];
+      As[base + (kq + q) * (BM / 4u) + mm / 4u][mm % 4u] = v[q];
     }
   }
 }
@@ -171,15 +174,16 @@ fn loadTileB(t: u32, base: u32, k0: u32, n0: u32, kEnd: u32) -> vec4<f32> {
   return v;
 }
 
-fn storeTileB(t: u32, v: vec4<f32>) {
+fn storeTileB(t: u32, v: vec4<f32>, stage: u32) {
+  let base = stage * B_VECS;
   if (TRANS_B) {
     let nn = t / (BK / 4u);
     let kq = (t % (BK / 4u)) * 4u;
     for (var q = 0u; q < 4u; q++) {
-      Bs[(kq + q) * (BN / 4u) + nn / 4u][nn % 4u] = v[q];
+      Bs[base + (kq + q) * (BN / 4u) + nn / 4u][nn % 4u] = v[q];
     }
   } else {
-    Bs[t] = v;
+    Bs[base + t] = v;
   }
 }
 
@@ -258,18 +262,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let k0 = kBegin;
 {{LOAD_NEXT}}
   }
-  for (var tile = 0u; tile < tiles; tile++) {
-    workgroupBarrier();
+  if (STAGES == 2u) {
+    if (tiles > 0u) {
+      let stage = 0u;
 {{STORE_NEXT}}
+    }
     workgroupBarrier();
+  }
+  for (var tile = 0u; tile < tiles; tile++) {
+    var stage = 0u;
+    if (STAGES == 1u) {
+      workgroupBarrier();
+{{STORE_NEXT}}
+      workgroupBarrier();
+    } else {
+      stage = tile % 2u;
+    }
     if (tile + 1u < tiles) {
       let k0 = kBegin + (tile + 1u) * BK;
 {{LOAD_NEXT}}
     }
+    // The stage's tiles start at element stage · A_VECS of As and stage · B_VECS of Bs.
+    let tileA = stage * A_VECS;
+    let tileB = stage * B_VECS;
     for (var kk = 0u; kk < BK; kk++) {
-      let rowA = kk * (BM / 4u) + ty;
-      let rowB = kk * (BN / 4u) + tx;
+      let rowA = tileA + kk * (BM / 4u) + ty;
+      let rowB = tileB + kk * (BN / 4u) + tx;
 {{INNER}}
+    }
+    if (STAGES == 2u) {
+      if (tile + 1u < tiles) {
+        let stage = 1u - stage;
+{{STORE_NEXT}}
+      }
+      workgroupBarrier();
     }
   }
 

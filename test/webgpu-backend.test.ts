@@ -218,8 +218,9 @@ describe('WebGpuBackend specifics', () => {
       [40, 36, 900, false, false], // split-K with vec4 loads, and vec4 stores of the partials and of C
       [19, 140, 23, true, true],
     ];
-    // The table's configs and two given as specs (BMxBN-kBK-tTMxTN): a tall thread block with BK = 32, a wide one with BK = 8.
-    for (const forceConfig of [...WebGpuBackend.gemmConfigs, '64x32-k32-t8x4', '32x64-k8-t4x8']) {
+    // The table's configs and some given as specs (BMxBN-kBK-tTMxTN[-s2]): a tall thread block with BK = 32, a wide one
+    // with BK = 8, and double-buffered ones (one of them with a partial staging load: 32·4/4 = 32 vec4s for 16 threads).
+    for (const forceConfig of [...WebGpuBackend.gemmConfigs, '64x32-k32-t8x4', '32x64-k8-t4x8', '64x64-k16-t4x4-s2', '32x32-k4-t8x8-s2', '128x128-k16-t8x8-s2']) {
       const b = await WebGpuBackend.create({ device: gpu!.device, adapterInfo: gpu!.info, gemm: { forceConfig } });
       try {
         for (const [m, n, k, transA, transB] of cases) {
@@ -255,12 +256,14 @@ describe('WebGpuBackend specifics', () => {
 
   it('refuses a GEMM config spec it cannot run, naming the problem', async () => {
     const cases: [string, RegExp][] = [
-      ['bogus', /unknown GEMM config 'bogus' \(known: 128x128, .*or BMxBN-kBK-tTMxTN\)/],
+      ['bogus', /unknown GEMM config 'bogus' \(known: 128x128, .*or BMxBN-kBK-tTMxTN\[-s2\]\)/],
       ['64x64-k6-t4x4', /'64x64-k6-t4x4': BK must be a positive multiple of 4/],
       ['64x64-k8-t6x4', /TM and TN must be positive multiples of 4/],
       ['100x64-k8-t8x8', /BM and BN must be multiples of TM and TN/],
       ['256x256-k4-t4x4', /4096 threads per workgroup exceed the device's \d+/],
       ['256x256-k64-t16x16', /131072 bytes of workgroup memory exceed the device's \d+/],
+      ['128x128-k64-t8x8-s2', /131072 bytes of workgroup memory exceed the device's \d+/],
+      ['128x128-k16-t8x8-s3', /unknown GEMM config '128x128-k16-t8x8-s3'/],
     ];
     for (const [forceConfig, message] of cases) {
       const b = await WebGpuBackend.create({ device: gpu!.device, adapterInfo: gpu!.info, gemm: { forceConfig } });

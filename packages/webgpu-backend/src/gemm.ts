@@ -6,7 +6,10 @@ import { type DispatchSpec, type GpuRuntime, f32 } from './runtime.ts';
 import type { Resource, TrackedBuffer } from './shaders.ts';
 import { type Block, type Operand, intervals } from './storage.ts';
 
-/** A workgroup tile: BM × BN outputs per workgroup, TM × TN per thread, BK inner indices per staged step. */
+/**
+ * A workgroup tile: BM × BN outputs per workgroup, TM × TN per thread, BK inner indices per staged step, staged
+ * through one or two (double-buffered) sets of workgroup tiles.
+ */
 export interface TileConfig {
   readonly name: string;
   readonly BM: number;
@@ -14,6 +17,8 @@ export interface TileConfig {
   readonly BK: number;
   readonly TM: number;
   readonly TN: number;
+  /** Workgroup tile buffers: 1 (two barriers per K step) or 2 (double-buffered, one barrier). Default 1. */
+  readonly stages?: 1 | 2;
   /** Relative FLOP rate of a full tile (register blocking and reuse), for choosing among configs. */
   readonly efficiency: number;
 }
@@ -29,27 +34,30 @@ export const TILE_CONFIGS: readonly TileConfig[] = [
 ];
 
 /**
- * A tile config by name: one of {@link TILE_CONFIGS}, or a spec `BMxBN-kBK-tTMxTN` (e.g. `128x128-k32-t8x8`) for
- * benchmarks that try configs outside the table. A thread's block is TM × TN (multiples of 4), the workgroup has
- * (BM/TM)·(BN/TN) threads and stages (BM + BN)·BK floats of workgroup memory.
+ * A tile config by name: one of {@link TILE_CONFIGS}, or a spec `BMxBN-kBK-tTMxTN[-s2]` (e.g. `128x128-k32-t8x8`,
+ * `128x128-k16-t8x8-s2` double-buffered) for benchmarks that try configs outside the table. A thread's block is
+ * TM × TN (multiples of 4), the workgroup has (BM/TM)·(BN/TN) threads and stages (BM + BN)·BK floats of workgroup
+ * memory, twice with -s2.
  */
 export function tileConfig(name: string, limits: { maxInvocations: number; maxWorkgroupBytes: number }): TileConfig {
   const named = TILE_CONFIGS.find((c) => c.name === name);
   if (named) return named;
-  const match = /^(\d+)x(\d+)-k(\d+)-t(\d+)x(\d+)$/.exec(name);
+  const match = /^(\d+)x(\d+)-k(\d+)-t(\d+)x(\d+)(-s2)?$/.exec(name);
   if (!match) {
-    throw new RangeError(`webgpu backend: unknown GEMM config '${name}' (known: ${TILE_CONFIGS.map((c) => c.name).join(', ')}, or BMxBN-kBK-tTMxTN)`);
+    throw new RangeError(`webgpu backend: unknown GEMM config '${name}' (known: ${TILE_CONFIGS.map((c) => c.name).join(', ')}, or BMxBN-kBK-tTMxTN[-s2])`);
   }
-  const [BM, BN, BK, TM, TN] = match.slice(1).map(Number);
+  const [BM, BN, BK, TM, TN] = match.slice(1, 6).map(Number);
+  const stages = match[6] ? 2 : 1;
   const problems: string[] = [];
   if (TM === 0 || TN === 0 || TM % 4 !== 0 || TN % 4 !== 0) problems.push('TM and TN must be positive multiples of 4');
   else if (BM % TM !== 0 || BN % TN !== 0) problems.push('BM and BN must be multiples of TM and TN');
   if (BK === 0 || BK % 4 !== 0) problems.push('BK must be a positive multiple of 4');
   const threads = TM && TN ? (BM / TM) * (BN / TN) : 0;
   if (threads > limits.maxInvocations) problems.push(`${threads} threads per workgroup exceed the device's ${limits.maxInvocations}`);
-  if ((BM + BN) * BK * 4 > limits.maxWorkgroupBytes) problems.push(`${(BM + BN) * BK * 4} bytes of workgroup memory exceed the device's ${limits.maxWorkgroupBytes}`);
+  const bytes = (BM + BN) * BK * 4 * stages;
+  if (bytes > limits.maxWorkgroupBytes) problems.push(`${bytes} bytes of workgroup memory exceed the device's ${limits.maxWorkgroupBytes}`);
   if (problems.length > 0) throw new RangeError(`webgpu backend: GEMM config '${name}': ${problems.join('; ')}`);
-  return { name, BM, BN, BK, TM, TN, efficiency: 1 };
+  return { name, BM, BN, BK, TM, TN, stages, efficiency: 1 };
 }
 
 export interface GemmTuning {
@@ -112,7 +120,7 @@ type GemmSnippets = Record<'ACC_DECL' | 'NEXT_DECL' | 'LOAD_NEXT' | 'STORE_NEXT'
 const snippetCache = new Map<string, GemmSnippets>();
 
 export function gemmSnippets(cfg: TileConfig): GemmSnippets {
-  const key = `${cfg.BM},${cfg.BN},${cfg.BK},${cfg.TM},${cfg.TN}`;
+  const key = `${cfg.BM},${cfg.BN},${cfg.BK},${cfg.TM},${cfg.TN}`; // the snippets do not depend on the stages
   const cached = snippetCache.get(key);
   if (cached) return cached;
   const { BM, BN, BK, TM, TN } = cfg;
@@ -139,11 +147,11 @@ export function gemmSnippets(cfg: TileConfig): GemmSnippets {
   const store: string[] = [];
   for (let l = 0; l < LA; l++) {
     load.push(staged(l, aVecs, `nextA_${l} = loadTileA(t, baseA, m0, k0, kEnd);`));
-    store.push(staged(l, aVecs, `storeTileA(t, nextA_${l});`));
+    store.push(staged(l, aVecs, `storeTileA(t, nextA_${l}, stage);`));
   }
   for (let l = 0; l < LB; l++) {
     load.push(staged(l, bVecs, `nextB_${l} = loadTileB(t, baseB, k0, n0, kEnd);`));
-    store.push(staged(l, bVecs, `storeTileB(t, nextB_${l});`));
+    store.push(staged(l, bVecs, `storeTileB(t, nextB_${l}, stage);`));
   }
   const inner: string[] = [];
   for (let g = 0; g < G; g++) inner.push(`      let a_${g} = As[rowA${g === 0 ? '' : ` + ${g * WGY}u`}];`);
@@ -398,6 +406,7 @@ export class GemmEngine {
         BM: cfg.BM,
         BN: cfg.BN,
         BK: cfg.BK,
+        STAGES: cfg.stages ?? 1,
         TM: cfg.TM,
         TN: cfg.TN,
         TRANS_A: p.transA,
