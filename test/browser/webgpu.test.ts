@@ -24,7 +24,7 @@ import { buildChecksPage } from './support/pages.ts';
 type BackendMethod = { [K in keyof Backend]: Backend[K] extends (...args: never[]) => unknown ? K : never }[keyof Backend];
 const BACKEND_OPS: Record<BackendMethod, true> = {
   describe: true, alloc: true, upload: true, download: true, free: true, view: true, copy: true, fill: true,
-  scalar: true, readScalar: true, freeScalar: true, scalarAffine: true, gemm: true, gram: true, shiftedScale: true,
+  scalar: true, readScalar: true, readScalars: true, freeScalar: true, scalarAffine: true, gemm: true, gram: true, shiftedScale: true,
   axpby: true, adamStep: true, cholesky: true, solveLeft: true, solveRight: true, prepareActivation: true, activate: true,
   multiplierStep: true, sumSquares: true, maxAbs: true, dot: true, sync: true, dispose: true,
 };

@@ -183,6 +183,30 @@ export function describeBackendConformance(
         backend.scalarAffine(s, s, 0.1, 1e-3);
         expectScalarNear('scalarAffine in place', await backend.readScalar(s), 0.301, 0.301, tolerance.rel);
       });
+
+      it('reads several scalars at once, in the order given (repeats included)', async () => {
+        const [a, b, c] = [scalar(-1.5), scalar(0), scalar(1024)];
+        const out = scalar();
+        backend.scalarAffine(out, a, 2, 0.25); // pending work is part of the read
+        expect(await backend.readScalars([c, out, a, b, c])).toEqual([1024, -2.75, -1.5, 0, 1024]);
+        expect(await backend.readScalars([])).toEqual([]);
+      });
+
+      it('reads values as of the call: later work does not change what a pending read returns', async () => {
+        const s = scalar(2);
+        const m = backend.alloc(2, 3);
+        backend.fill(m, 1.5);
+        const pending = Promise.all([backend.readScalars([s]), backend.readScalar(s), backend.download(m)]);
+        backend.scalarAffine(s, s, 10, 0);
+        backend.fill(m, -4);
+        const [several, one, values] = await pending;
+        expect(several).toEqual([2]);
+        expect(one).toBe(2);
+        expect([...values]).toEqual([1.5, 1.5, 1.5, 1.5, 1.5, 1.5]);
+        expect(await backend.readScalar(s)).toBe(20);
+        expect([...(await backend.download(m))]).toEqual([-4, -4, -4, -4, -4, -4]);
+        backend.free(m);
+      });
     });
 
     describe('gemm', () => {

@@ -325,8 +325,7 @@ export class AdmmSolver {
 
   /** h_i^k of (20) for i = 1…N−1 and μ_j^k of (21) for j = 1…N−2 used by the last iteration (index = layer). */
   async stepSizes(): Promise<{ h: number[]; mu: number[] }> {
-    const h: number[] = [NaN];
-    for (let i = 1; i < this.depth; i++) h.push(await this.backend.readScalar(this.h[i]));
+    const h: number[] = [NaN, ...(await this.backend.readScalars(this.h.slice(1, this.depth)))];
     const mu: number[] = [NaN];
     for (let j = 1; j <= this.depth - 2; j++) mu.push(h[j + 1]);
     return { h, mu };
@@ -334,12 +333,10 @@ export class AdmmSolver {
 
   /** Squared norms of the last iteration's increments (taken with `trackIncrements`), index = layer. */
   async increments(): Promise<Increments> {
-    const read = async (list: DeviceScalar[]) => {
-      const out = [0];
-      for (let i = 1; i <= this.depth; i++) out.push(await this.backend.readScalar(list[i]));
-      return out;
-    };
-    return { W: await read(this.incrementSq.W), V: await read(this.incrementSq.V), Lambda: await read(this.incrementSq.Lambda) };
+    const { W, V, Lambda } = this.incrementSq;
+    const N = this.depth;
+    const values = await this.backend.readScalars([...W.slice(1, N + 1), ...V.slice(1, N + 1), ...Lambda.slice(1, N + 1)]);
+    return { W: [0, ...values.slice(0, N)], V: [0, ...values.slice(N, 2 * N)], Lambda: [0, ...values.slice(2 * N)] };
   }
 
   /**

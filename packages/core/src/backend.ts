@@ -18,7 +18,7 @@ export interface Matrix {
 /**
  * A number that lives where the backend computes (one float in a GPU buffer, say). Algorithm 1's step
  * sizes (20)/(21) are computed from max-norms into device scalars so that no readback is needed inside an
- * iteration; they are read on the host only with {@link Backend.readScalar}.
+ * iteration; they are read on the host only with {@link Backend.readScalar} or {@link Backend.readScalars}.
  */
 export interface DeviceScalar {
   readonly deviceScalar: true;
@@ -29,7 +29,9 @@ export interface DeviceScalar {
  * Cholesky solves, the activation's elementwise steps and reductions. All methods except the `Promise`
  * returning ones enqueue work and return at once; a backend may run them eagerly (CPU) or batch them (GPU).
  * Errors a backend can only detect on the device (a non-positive Cholesky pivot) may surface at the next
- * {@link Backend.sync}, download or readScalar instead of at the call.
+ * {@link Backend.sync}, download or readScalar instead of at the call. Reads (download, readScalar, readScalars)
+ * return the values as of the call: work enqueued after it does not change what they resolve to, so several reads
+ * can be started and awaited together (one wait for the device instead of one per read).
  */
 export interface Backend {
   /** Short name, e.g. `cpu` or `webgpu`. */
@@ -58,6 +60,11 @@ export interface Backend {
   /** A new device scalar holding `value`. */
   scalar(value?: number): DeviceScalar;
   readScalar(s: DeviceScalar): Promise<number>;
+  /**
+   * The values of several device scalars (in the order given) in one readback: a GPU backend waits for its queue
+   * once instead of once per scalar.
+   */
+  readScalars(list: readonly DeviceScalar[]): Promise<number[]>;
   freeScalar(s: DeviceScalar): void;
   /** out ← a · s + b, on the device (used for the step rules of (20)-(22)). */
   scalarAffine(out: DeviceScalar, s: DeviceScalar, a: number, b: number): void;

@@ -139,6 +139,8 @@ export class BackpropTrainer {
   private readonly test?: { x: Matrix; y: HostMatrix; oneHot: boolean };
   private readonly trainOneHot: boolean;
   private readonly probe: DeviceScalar;
+  /** ‖W_i‖², ‖G_i‖² for i = 1…N (evaluate). */
+  private readonly norms: DeviceScalar[];
   private rng: Rng;
   private order: Int32Array;
   private cursor = 0;
@@ -199,6 +201,7 @@ export class BackpropTrainer {
       this.test = { x: uploadAugmented(b, data.xTest, bias), y: data.yTest, oneHot: isOneHot(data.yTest) };
     }
     this.probe = b.scalar(0);
+    this.norms = Array.from({ length: 2 * this.depth }, () => b.scalar(0));
   }
 
   /** Validates everything (throwing {@link InvalidProblemError} before any work), prepares σ and uploads. */
@@ -452,22 +455,31 @@ export class BackpropTrainer {
     const p = this.full;
     const N = this.depth;
     this.forward(p);
-    const train = lossAndAccuracy(await b.download(p.D[N]), this.data.y, this.trainOneHot);
+    // Φ as of now (reads return the values at the call), before the backward pass turns δ_N into Φ − Y.
+    const outputs = b.download(p.D[N]);
     this.backward(p);
+    // ‖W_i‖² and ‖G_i‖² into device scalars, read back at once with the outputs.
+    for (let i = 1; i <= N; i++) {
+      b.sumSquares(this.norms[2 * i - 2], this.W[i]);
+      b.sumSquares(this.norms[2 * i - 1], this.G[i]);
+    }
+    const testOut = this.test ? forwardPass(b, this.W.slice(1), this.config.activation, this.config.bias, this.test.x) : undefined;
+    let train: { loss: number; accuracy?: number };
+    let test: { loss: number; accuracy?: number } | undefined;
+    let norms: number[];
+    try {
+      const [trainValues, values, testValues] = await Promise.all([outputs, b.readScalars(this.norms), testOut ? b.download(testOut) : undefined]);
+      train = lossAndAccuracy(trainValues, this.data.y, this.trainOneHot);
+      norms = values;
+      if (this.test && testValues) test = lossAndAccuracy(testValues, this.test.y, this.test.oneHot);
+    } finally {
+      if (testOut) b.free(testOut);
+    }
     let weightSq = 0;
     let gradSq = 0;
     for (let i = 1; i <= N; i++) {
-      weightSq += await this.read((o) => b.sumSquares(o, this.W[i]));
-      gradSq += await this.read((o) => b.sumSquares(o, this.G[i]));
-    }
-    let test: { loss: number; accuracy?: number } | undefined;
-    if (this.test) {
-      const out = forwardPass(b, this.W.slice(1), this.config.activation, this.config.bias, this.test.x);
-      try {
-        test = lossAndAccuracy(await b.download(out), this.test.y, this.test.oneHot);
-      } finally {
-        b.free(out);
-      }
+      weightSq += norms[2 * i - 2];
+      gradSq += norms[2 * i - 1];
     }
     const k = this.stepsDone;
     return {
@@ -556,6 +568,7 @@ export class BackpropTrainer {
     if (this.batch) this.freePass(this.batch);
     if (this.test) b.free(this.test.x);
     b.freeScalar(this.probe);
+    for (const s of this.norms) b.freeScalar(s);
   }
 }
 

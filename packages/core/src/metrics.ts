@@ -110,7 +110,8 @@ export function uploadAugmented(backend: Backend, x: HostMatrix, bias: boolean):
  */
 export class MetricsEvaluator {
   private readonly backend: Backend;
-  private readonly scalar: DeviceScalar;
+  /** Per layer i: ‖r_i‖², ⟨Λ_i, r_i⟩, ‖W_i‖², ‖∂𝓛/∂W_i‖², ‖∂𝓛/∂V_i‖² (5 slots each), then ‖V_N − Y‖². */
+  private readonly scalars: DeviceScalar[];
   private readonly trainTarget: HostMatrix;
   private readonly trainOneHot: boolean;
   private readonly test?: { x: Matrix; y: HostMatrix; oneHot: boolean };
@@ -120,7 +121,7 @@ export class MetricsEvaluator {
     data: { y: HostMatrix; xTest?: HostMatrix; yTest?: HostMatrix },
   ) {
     this.backend = solver.device;
-    this.scalar = this.backend.scalar(0);
+    this.scalars = Array.from({ length: 5 * solver.depth + 1 }, () => this.backend.scalar(0));
     this.trainTarget = data.y;
     this.trainOneHot = isOneHot(data.y);
     if (data.xTest && data.yTest) {
@@ -128,14 +129,10 @@ export class MetricsEvaluator {
     }
   }
 
-  private async read(fill: (out: DeviceScalar) => void): Promise<number> {
-    fill(this.scalar);
-    return this.backend.readScalar(this.scalar);
-  }
-
   /**
    * Evaluates the metrics at the current iterate. `increments` (squared norms from the last step, when tracked)
-   * give ‖Q^k − Q^{k−1}‖.
+   * give ‖Q^k − Q^{k−1}‖. Every norm is reduced into a device scalar and all are read back at once, with the
+   * network's outputs on the training and test sets.
    */
   async evaluate(increments?: { W: number[]; V: number[]; Lambda: number[] }): Promise<IterationMetrics> {
     const s = this.solver;
@@ -146,47 +143,61 @@ export class MetricsEvaluator {
     const work = b.alloc(Math.max(...layers.slice(1)), n);
     const workE = b.alloc(Math.max(...layers.slice(1)), n);
     const gradW = b.alloc(Math.max(...s.W.slice(1).map((w) => w.rows)), Math.max(...s.W.slice(1).map((w) => w.cols)));
+    const slot = (i: number, k: number) => this.scalars[5 * (i - 1) + k];
     try {
-      let lagrangian = 0;
-      let weightSq = 0;
-      const blocks = { W: [] as number[], V: [] as number[], Lambda: [] as number[] };
-      const residuals: number[] = [];
+      // The buffers are reused from layer to layer: each reduction is encoded before the next write to them.
       for (let i = 1; i <= N; i++) {
         const r = b.view(work, layers[i], n);
         // r_i = σ_i(W_i Ṽ_{i−1}) − V_i, with S_i = W_i Ṽ_{i−1} current after a step or initialisation.
         b.activate(s.sigma[i], s.S[i], r);
         b.axpby(-1, s.V[i], 1, r);
-        const rSq = await this.read((o) => b.sumSquares(o, r));
-        const inner = await this.read((o) => b.dot(o, s.Lambda[i], r));
-        residuals.push(Math.sqrt(rSq));
-        lagrangian += (s.beta(i) / 2) * rSq + inner;
-        blocks.Lambda.push(Math.sqrt(rSq)); // ∂𝓛/∂Λ_i = r_i
-        weightSq += await this.read((o) => b.sumSquares(o, s.W[i]));
-
+        b.sumSquares(slot(i, 0), r);
+        b.dot(slot(i, 1), s.Lambda[i], r);
+        b.sumSquares(slot(i, 2), s.W[i]);
         // E_i = (Λ_i + β_i r_i) ⊙ σ_i′(S_i); ∂𝓛/∂W_i = λ W_i + E_i Ṽ_{i−1}ᵀ.
         const e = b.view(workE, layers[i], n);
         b.multiplierStep(s.sigma[i], s.S[i], s.V[i], s.Lambda[i], s.beta(i), true, e);
         const gw = b.view(gradW, s.W[i].rows, s.W[i].cols);
         b.copy(s.W[i], gw);
         b.gemm(1, e, false, s.Vaug[i - 1], true, lambda, gw);
-        blocks.W.push(Math.sqrt(await this.read((o) => b.sumSquares(o, gw))));
-        // ∂𝓛/∂V_{i−1} = −(Λ_{i−1} + β_{i−1} r_{i−1}) + W̄_iᵀ E_i for 2 ≤ i.
+        b.sumSquares(slot(i, 3), gw);
+        // ∂𝓛/∂V_{i−1} = −(Λ_{i−1} + β_{i−1} r_{i−1}) + W̄_iᵀ E_i for 2 ≤ i (into layer i − 1's slot).
         if (i >= 2) {
           const gv = b.view(work, layers[i - 1], n);
           b.multiplierStep(s.sigma[i - 1], s.S[i - 1], s.V[i - 1], s.Lambda[i - 1], s.beta(i - 1), false, gv);
           b.gemm(1, s.Wbar[i], true, e, false, -1, gv);
-          blocks.V.push(Math.sqrt(await this.read((o) => b.sumSquares(o, gv))));
+          b.sumSquares(slot(i - 1, 4), gv);
         }
       }
       // ∂𝓛/∂V_N = (V_N − Y) − (Λ_N + β_N r_N); the misfit term ½‖V_N − Y‖².
       const misfit = b.view(work, layers[N], n);
       b.copy(s.V[N], misfit);
       b.axpby(-1, s.Y, 1, misfit);
-      const misfitSq = await this.read((o) => b.sumSquares(o, misfit));
+      b.sumSquares(this.scalars[5 * N], misfit);
       const gvN = b.view(workE, layers[N], n);
       b.multiplierStep(s.sigma[N], s.S[N], s.V[N], s.Lambda[N], s.beta(N), false, gvN);
       b.axpby(1, misfit, -1, gvN);
-      blocks.V.push(Math.sqrt(await this.read((o) => b.sumSquares(o, gvN))));
+      b.sumSquares(slot(N, 4), gvN);
+      const [values, train, test] = await Promise.all([
+        b.readScalars(this.scalars),
+        this.networkLoss(s.Vaug[0], this.trainTarget, this.trainOneHot),
+        this.test ? this.networkLoss(this.test.x, this.test.y, this.test.oneHot) : undefined,
+      ]);
+
+      let lagrangian = 0;
+      let weightSq = 0;
+      const blocks = { W: [] as number[], V: [] as number[], Lambda: [] as number[] };
+      const residuals: number[] = [];
+      for (let i = 1; i <= N; i++) {
+        const [rSq, inner, wSq, gradWSq, gradVSq] = values.slice(5 * (i - 1), 5 * i);
+        residuals.push(Math.sqrt(rSq));
+        lagrangian += (s.beta(i) / 2) * rSq + inner;
+        blocks.Lambda.push(Math.sqrt(rSq)); // ∂𝓛/∂Λ_i = r_i
+        weightSq += wSq;
+        blocks.W.push(Math.sqrt(gradWSq));
+        blocks.V.push(Math.sqrt(gradVSq));
+      }
+      const misfitSq = values[5 * N];
       const gradSq = [...blocks.W, ...blocks.V, ...blocks.Lambda].reduce((acc, v) => acc + v * v, 0);
 
       const objective = misfitSq / 2 + (lambda / 2) * weightSq;
@@ -194,8 +205,6 @@ export class MetricsEvaluator {
       const stepNorm = increments
         ? Math.sqrt([...increments.W, ...increments.V, ...increments.Lambda].reduce((acc, v) => acc + v, 0))
         : NaN;
-      const train = await this.networkLoss(s.Vaug[0], this.trainTarget, this.trainOneHot);
-      const test = this.test ? await this.networkLoss(this.test.x, this.test.y, this.test.oneHot) : undefined;
       return {
         iteration: s.iteration,
         augmentedLagrangian: lagrangian,
@@ -228,7 +237,7 @@ export class MetricsEvaluator {
   }
 
   dispose(): void {
-    this.backend.freeScalar(this.scalar);
+    for (const scalar of this.scalars) this.backend.freeScalar(scalar);
     if (this.test) this.backend.free(this.test.x);
   }
 }

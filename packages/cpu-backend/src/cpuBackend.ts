@@ -166,6 +166,10 @@ export class CpuBackend implements Backend {
     return this.#useScalar('readScalar', s).value;
   }
 
+  async readScalars(list: readonly DeviceScalar[]): Promise<number[]> {
+    return list.map((s) => this.#useScalar('readScalars', s).value);
+  }
+
   freeScalar(s: DeviceScalar): void {
     const scalar = this.#useScalar('freeScalar', s);
     scalar.released = true;

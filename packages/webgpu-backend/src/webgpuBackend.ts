@@ -346,6 +346,17 @@ export class WebGpuBackend implements Backend {
     return new Float32Array(data)[0];
   }
 
+  async readScalars(list: readonly DeviceScalar[]): Promise<number[]> {
+    const slots = list.map((s) => this.#useScalar('readScalars', s).slot);
+    if (slots.length === 0) return [];
+    // One copy of the slot range that holds them all (at most SCALAR_SLOTS · 4 bytes).
+    const first = Math.min(...slots);
+    const last = Math.max(...slots);
+    const [data] = await this.#read([{ buffer: this.#scalarBuffer, offset: first * 4, size: (last - first + 1) * 4 }]);
+    const values = new Float32Array(data);
+    return slots.map((slot) => values[slot - first]);
+  }
+
   freeScalar(s: DeviceScalar): void {
     const scalar = this.#useScalar('freeScalar', s);
     scalar.released = true;

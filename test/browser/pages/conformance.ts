@@ -205,6 +205,8 @@ export async function runConformance(target: Backend, rel: number): Promise<Conf
     record('scalarAffine', 'out ← −2·3 + 0.5', Math.abs((await backend.readScalar(out)) + 5.5), 0);
     backend.scalarAffine(s, s, 0.1, 1e-3);
     record('scalarAffine', 'in place: 0.1·3 + 1e-3', Math.abs((await backend.readScalar(s)) - 0.301) / 0.301, rel);
+    const several = await backend.readScalars([out, zero, out]);
+    record('scalar/readScalars', 'in order, repeats included', Math.abs(several[0] + 5.5) + Math.abs(several[1]) + Math.abs(several[2] + 5.5), 0);
     cleanup();
   }
 
