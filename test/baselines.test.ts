@@ -231,6 +231,8 @@ describe('checkpoint and restore', () => {
     expect(bad({ weights: cp.weights.slice(1) })).toThrow(/weights has 2 matrices, the network 3/);
     expect(bad({ order: cp.order.map(() => 0) })).toThrow(/order must be a permutation of the 64 sample indices/);
     expect(bad({ cursor: 65 })).toThrow(/cursor must be an integer in \[0, 64\], got 65/);
+    expect(bad({ rng: { words: [0, 0, 0, 0], spareNormal: null } })).toThrow(/rng must be four 32-bit words, not all zero/);
+    expect(bad({ rng: { words: [1, 2, 3], spareNormal: null } })).toThrow(/rng must be four 32-bit words/);
     expect((await sgd.weights()).map((w) => [...w.data])).toEqual(before);
     expect(sgd.iteration).toBe(3);
     sgd.dispose();

@@ -411,6 +411,11 @@ export class BackpropTrainer {
       throw new RangeError(`restore: order must be a permutation of the ${n} sample indices`);
     }
     if (!Number.isInteger(cp.cursor) || cp.cursor < 0 || cp.cursor > n) throw new RangeError(`restore: cursor must be an integer in [0, ${n}], got ${cp.cursor}`);
+    const words = cp.rng?.words;
+    const spare = cp.rng?.spareNormal;
+    if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || words.every((w) => w === 0) || !(spare === null || Number.isFinite(spare))) {
+      throw new RangeError('restore: rng must be four 32-bit words, not all zero, and a finite spare normal or null');
+    }
     for (let i = 1; i <= this.depth; i++) {
       this.device.upload(this.W[i], cp.weights[i - 1].data);
       if (first) this.device.upload(this.vel[i], cp.firstMoment[i - 1].data);
