@@ -65,8 +65,6 @@ export interface GemmTuning {
   residentWorkgroups: number;
   /** Force one tile config by name or spec (benchmarks; see {@link tileConfig}); otherwise chosen per product. */
   forceConfig?: string;
-  /** The tile configs to choose from (default all). A software adapter uses one, to keep shader compilation short. */
-  configs?: readonly string[];
   /** Disable split-K (benchmarks). */
   noSplitK?: boolean;
   /** Largest split-K partial workspace in bytes. */
@@ -205,10 +203,9 @@ export class GemmEngine {
   /** The tile config for an M × N output with inner dimension K (lower triangle only when `sym`). */
   chooseConfig(M: number, N: number, K: number, sym: boolean): TileConfig {
     if (this.tuning.forceConfig) return this.#tileConfig(this.tuning.forceConfig);
-    const allowed = this.tuning.configs ? TILE_CONFIGS.filter((c) => this.tuning.configs!.includes(c.name)) : TILE_CONFIGS;
-    let best = allowed[0];
+    let best = TILE_CONFIGS[0];
     let bestCost = Infinity;
-    for (const cfg of allowed) {
+    for (const cfg of TILE_CONFIGS) {
       const tm = Math.ceil(M / cfg.BM);
       const tn = Math.ceil(N / cfg.BN);
       const tiles = sym ? (Math.min(tm, tn) * (Math.min(tm, tn) + 1)) / 2 + Math.abs(tm - tn) * Math.min(tm, tn) : tm * tn;
