@@ -201,7 +201,7 @@ function report(r: KernelResult): void {
   const check = r.maxRelError === undefined ? '' : r.maxRelError > 1e-3 ? `  WRONG RESULT (sampled error ${r.maxRelError.toExponential(1)})` : `  ok ${r.maxRelError.toExponential(0)}`;
   const w = r.warmupWallMs;
   const warmup = w.length > 1 ? `  warm-up ${w.length}× ${w[0].toFixed(1)} → ${w[w.length - 1].toFixed(1)} ms` : '';
-  console.log(`${r.name.padEnd(34)} ${r.shape.padEnd(22)} ${(r.config ?? '').padEnd(16)} ${r.ms.toFixed(3).padStart(10)} ms ${rate}  ${r.timing}${check}${warmup}${r.note ? `  (${r.note})` : ''}`);
+  console.log(`${r.name.padEnd(34)} ${r.shape.padEnd(22)} ${(r.config ?? '').padEnd(20)} ${r.ms.toFixed(3).padStart(10)} ms ${rate}  ${r.timing}${check}${warmup}${r.note ? `  (${r.note})` : ''}`);
 }
 
 async function gemmCase(name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, config?: string): Promise<void> {
@@ -216,7 +216,7 @@ async function gemmCase(name: string, m: number, n: number, k: number, transA: b
     const maxRelError = checkProduct(a, transA, bData, transB, await b.download(C), m, n, k);
     report({ name, shape: `${m}×${n}×${k}`, config: config ?? forcedConfig, ...t, gflops: (2 * m * n * k) / (t.ms * 1e6), maxRelError });
   } catch (err) {
-    console.log(`${name.padEnd(34)} ${`${m}×${n}×${k}`.padEnd(22)} ${(config ?? '').padEnd(16)} failed: ${err instanceof Error ? err.message : String(err)}`);
+    console.log(`${name.padEnd(34)} ${`${m}×${n}×${k}`.padEnd(22)} ${(config ?? '').padEnd(20)} failed: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     b.dispose();
   }

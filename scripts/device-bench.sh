@@ -5,6 +5,7 @@
 # 1. bench.log/json: every kernel at the ADMM shapes and Algorithm 1 per iteration, with a per-dispatch GPU profile of
 #    one iteration, of the solve and of the Cholesky (--profile); 2. sweep.log/json: the square and ADMM GEMMs for
 #    each tile config below. Each part has a time limit, so that one that hangs leaves time and output for the other.
+# BENCH_EXTRA adds arguments to both runs (BENCH_EXTRA=--quick tries the script itself on a small problem).
 set -uo pipefail
 out=${1:?usage: bash scripts/device-bench.sh OUTPUT_FOLDER}
 cd "$(dirname "$0")/.."
@@ -16,10 +17,10 @@ if [ -n "$smi" ]; then
   "$smi" --query-gpu=timestamp,pstate,clocks.sm,clocks.mem,utilization.gpu,power.draw --format=csv -lms 200 > "$out/gpu-clocks.csv" 2>&1 &
   sampler=$!
 fi
-timeout 300 node .bundle/bench.mjs --repeats 5 --profile --out "$out/bench.json" > "$out/bench.log" 2>&1
+timeout 300 node .bundle/bench.mjs --repeats 5 --profile ${BENCH_EXTRA:-} --out "$out/bench.json" > "$out/bench.log" 2>&1
 echo "bench exit $?" >> "$out/bench.log"
 configs=128x128,64x64,128x64,64x128,128x128-k8-t8x8,128x128-k32-t8x8,64x64-k16-t8x8,128x128-k16-t8x8-s2,64x64-k16-t4x4-s2,128x64-k16-t8x4-s2
-timeout 200 node .bundle/bench.mjs --repeats 3 --warmup-ms 500 --only sweep --sweep-configs "$configs" --out "$out/sweep.json" > "$out/sweep.log" 2>&1
+timeout 200 node .bundle/bench.mjs --repeats 3 --warmup-ms 500 --only sweep --sweep-configs "$configs" ${BENCH_EXTRA:-} --out "$out/sweep.json" > "$out/sweep.log" 2>&1
 echo "sweep exit $?" >> "$out/sweep.log"
 [ -n "${sampler:-}" ] && kill "$sampler"
 tail -n 60 "$out/bench.log"
