@@ -138,7 +138,10 @@ async function measure(b: WebGpuBackend, op: () => void): Promise<Timing> {
 
 /** GPU time of each dispatch `op` encodes, summed over dispatches with the same label, largest first. */
 async function profileOp(b: WebGpuBackend, op: () => void | Promise<void>): Promise<{ totalMs: number; dispatches: number; rows: ProfileRow[] }> {
+  const dispatched = b.stats.dispatches;
   const entries = await b.profile(op);
+  const total = b.stats.dispatches - dispatched;
+  if (entries.length < total) console.log(`  (the profile holds the first ${entries.length} of ${total} dispatches)`);
   const byLabel = new Map<string, ProfileRow>();
   for (const e of entries) {
     const row = byLabel.get(e.label) ?? { label: e.label, count: 0, ms: 0 };
