@@ -7,7 +7,7 @@ import { WebGpuBackend } from '@nladmm/webgpu-backend';
 import { type NodeDevice, createNodeDevice } from '@nladmm/webgpu-backend/node';
 import { describeBackendConformance } from './conformance/backendSuite.ts';
 import { CpuBackend } from '@nladmm/cpu-backend';
-import { createRng, frobenius, hostMatrix, randomMatrix, randomSpd, refGemm } from './conformance/reference.ts';
+import { type HostMatrix, createRng, frobenius, hostMatrix, randomMatrix, randomSpd, refGemm } from './conformance/reference.ts';
 
 let gpu: NodeDevice | undefined;
 beforeAll(async () => {
@@ -319,18 +319,24 @@ describe('webgpu solves by explicit inverse and by substitution', () => {
   const bLeft = randomMatrix(rng, n, r);
   const bRight = randomMatrix(rng, r, n);
 
-  const reference = async (): Promise<{ l: Float64Array; left: Float64Array; right: Float64Array }> => {
+  /**
+   * The f64 CPU factor L of `m` (its strict upper triangle zeroed: not part of L, and the CPU backend may leave M's
+   * there) and the solutions X of L Lᵀ X = bLeft and Y of Y L Lᵀ = bRight.
+   */
+  const reference = async (m: HostMatrix, left: HostMatrix, right: HostMatrix): Promise<{ l: Float64Array; left: Float64Array; right: Float64Array }> => {
     const cpu = new CpuBackend();
-    const M = cpu.alloc(n, n);
-    cpu.upload(M, spd.data);
+    const order = m.rows;
+    const M = cpu.alloc(order, order);
+    cpu.upload(M, m.data);
     cpu.cholesky(M);
-    const X = cpu.alloc(n, r);
-    cpu.upload(X, bLeft.data);
+    const X = cpu.alloc(left.rows, left.cols);
+    cpu.upload(X, left.data);
     cpu.solveLeft(M, X);
-    const Y = cpu.alloc(r, n);
-    cpu.upload(Y, bRight.data);
+    const Y = cpu.alloc(right.rows, right.cols);
+    cpu.upload(Y, right.data);
     cpu.solveRight(M, Y);
-    const out = { l: await cpu.download(M), left: await cpu.download(X), right: await cpu.download(Y) };
+    const l = (await cpu.download(M)).map((v, i) => (i % order > Math.floor(i / order) ? 0 : v));
+    const out = { l, left: await cpu.download(X), right: await cpu.download(Y) };
     cpu.dispose?.();
     return out;
   };
@@ -338,22 +344,22 @@ describe('webgpu solves by explicit inverse and by substitution', () => {
   const relErr = (got: Float64Array, want: Float64Array): number =>
     frobenius(got.map((v, i) => v - want[i])) / frobenius(want);
 
-  const solveOn = async (gpuBackend: WebGpuBackend, l: Float64Array): Promise<{ left: Float64Array; right: Float64Array }> => {
-    const L = gpuBackend.alloc(n, n);
+  /** The same solves on a GPU backend, given the factor L. */
+  const solveOn = async (gpuBackend: WebGpuBackend, l: Float64Array, left: HostMatrix, right: HostMatrix): Promise<{ left: Float64Array; right: Float64Array }> => {
+    const order = left.rows;
+    const L = gpuBackend.alloc(order, order);
     gpuBackend.upload(L, l);
-    const X = gpuBackend.alloc(n, r);
-    gpuBackend.upload(X, bLeft.data);
+    const X = gpuBackend.alloc(left.rows, left.cols);
+    gpuBackend.upload(X, left.data);
     gpuBackend.solveLeft(L, X);
-    const Y = gpuBackend.alloc(r, n);
-    gpuBackend.upload(Y, bRight.data);
+    const Y = gpuBackend.alloc(right.rows, right.cols);
+    gpuBackend.upload(Y, right.data);
     gpuBackend.solveRight(L, Y);
     return { left: await gpuBackend.download(X), right: await gpuBackend.download(Y) };
   };
 
   it('agree with the CPU f64 backend within a multiple of κ·u (inverse, substitution, inverse over column chunks)', async () => {
-    const want = await reference();
-    // The factor's strict upper triangle is not part of L (the CPU backend may leave M's there): zero it.
-    const l = want.l.map((v, i) => (i % n > Math.floor(i / n) ? 0 : v));
+    const want = await reference(spd, bLeft, bRight);
     const errors: Record<string, { left: number; right: number }> = {};
     for (const [name, options] of [
       ['inverse', { inverseSolveMinRhs: 0 }],
@@ -363,7 +369,7 @@ describe('webgpu solves by explicit inverse and by substitution', () => {
     ] as const) {
       const b = await backendOn(options);
       try {
-        const got = await solveOn(b, l);
+        const got = await solveOn(b, want.l, bLeft, bRight);
         errors[name] = { left: relErr(got.left, want.left), right: relErr(got.right, want.right) };
       } finally {
         b.dispose();
@@ -380,34 +386,14 @@ describe('webgpu solves by explicit inverse and by substitution', () => {
     const order = 6;
     const count = 1_000_000;
     const m = randomSpd(rng, order, 100);
-    const rhs = randomMatrix(rng, order, count);
-    const cpu = new CpuBackend();
-    const M = cpu.alloc(order, order);
-    cpu.upload(M, m.data);
-    cpu.cholesky(M);
-    const X = cpu.alloc(order, count);
-    cpu.upload(X, rhs.data);
-    cpu.solveLeft(M, X);
-    const factor = (await cpu.download(M)).map((v, i) => (i % order > Math.floor(i / order) ? 0 : v));
-    const want = await cpu.download(X);
+    const left = randomMatrix(rng, order, count);
+    const right = randomMatrix(rng, count, order);
+    const want = await reference(m, left, right);
     const b = await backendOn();
     try {
-      const L = b.alloc(order, order);
-      b.upload(L, factor);
-      const left = b.alloc(order, count);
-      b.upload(left, rhs.data);
-      b.solveLeft(L, left);
-      expect(relErr(await b.download(left), want)).toBeLessThan(100 * 2 ** -24 * 8);
-      // solveRight on the transposed right-hand sides gives the transposed solution.
-      const transposed = new Float64Array(count * order);
-      for (let i = 0; i < order; i++) for (let c = 0; c < count; c++) transposed[c * order + i] = rhs.data[i * count + c];
-      const right = b.alloc(count, order);
-      b.upload(right, transposed);
-      b.solveRight(L, right);
-      const got = await b.download(right);
-      const back = new Float64Array(order * count);
-      for (let i = 0; i < order; i++) for (let c = 0; c < count; c++) back[i * count + c] = got[c * order + i];
-      expect(relErr(back, want)).toBeLessThan(100 * 2 ** -24 * 8);
+      const got = await solveOn(b, want.l, left, right);
+      expect(relErr(got.left, want.left)).toBeLessThan(100 * 2 ** -24 * 8);
+      expect(relErr(got.right, want.right)).toBeLessThan(100 * 2 ** -24 * 8);
     } finally {
       b.dispose();
     }
