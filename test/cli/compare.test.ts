@@ -1,4 +1,5 @@
 // `nladmm compare` and `nladmm train --optimizer gd|sgd` on a small synthetic regression task (teacher).
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +25,11 @@ describe('nladmm compare', () => {
 
   it('writes the chart (well-formed SVG, PNG) and the tables', async () => {
     expect(await entries(join(dir, 'cmp'))).toEqual([
-      'compare.json', 'compare.md', 'compare.png', 'compare.svg', 'initial-admm.safetensors', 'initial-sgd.safetensors', 'metrics-admm.jsonl', 'metrics-sgd.jsonl',
+      'admm', 'compare.json', 'compare.md', 'compare.png', 'compare.svg', 'config.json', 'initial-admm.safetensors', 'initial-sgd.safetensors', 'initial.safetensors', 'sgd',
     ]);
+    // Each method is an ordinary run directory (resumable with nladmm train --resume as well).
+    expect(await entries(join(dir, 'cmp', 'sgd'))).toEqual(['checkpoint.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors']);
+    expect(await entries(join(dir, 'cmp', 'admm'))).toEqual(expect.arrayContaining(['checkpoint.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors']));
     const svg = await readFile(join(dir, 'cmp', 'compare.svg'), 'utf8');
     expect(checkWellFormedXml(svg).root).toBe('svg');
     expect(svg).toContain('Training loss vs wall time');
@@ -42,7 +46,7 @@ describe('nladmm compare', () => {
       expect(m.msPerIteration).toBeGreaterThan(0);
     }
     for (const name of ['admm', 'sgd']) {
-      const lines = (await readFile(join(dir, 'cmp', `metrics-${name}.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const lines = (await readFile(join(dir, 'cmp', name, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
       expect(lines.at(-1).iteration).toBe(8);
     }
   });
@@ -55,6 +59,68 @@ describe('nladmm compare', () => {
     expect(a.map((w) => [w.rows, w.cols])).toEqual([[10, 4], [2, 11]]);
     expect(b.map((w) => Array.from(w.data))).toEqual(a.map((w) => Array.from(w.data)));
     expect(a[0].data.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe('nladmm compare --resume', () => {
+  const ARGS = ['compare', ...TASK, '--baseline', 'sgd', '--batch-size', '16', '--learning-rate', '0.05', '--checkpoint-every', '3'];
+  const tensorsOf = async (path: string) => new Map(parseSafetensors(await readFile(path), path).tensors.map((t) => [t.name, Buffer.from(t.data.buffer)]));
+  const expectSameRuns = async (a: string, b: string) => {
+    for (const method of ['admm', 'sgd']) {
+      const x = await tensorsOf(join(a, method, 'checkpoint.safetensors'));
+      const y = await tensorsOf(join(b, method, 'checkpoint.safetensors'));
+      expect([...x.keys()]).toEqual([...y.keys()]);
+      for (const [name, bytes] of y) expect(x.get(name)!.equals(bytes), `${method} ${name}`).toBe(true);
+    }
+    const rows = async (d: string) => JSON.parse(await readFile(join(d, 'compare.json'), 'utf8')).methods.map((m: Record<string, unknown>) => [m.method, m.iterations, m.finalTrainLoss, m.finalTestLoss]);
+    expect(await rows(a)).toEqual(await rows(b));
+  };
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    expect((await cli([...ARGS, '--iterations', '8', '--out', 'straight'], dir)).code).toBe(0);
+  });
+
+  it('continues a comparison stopped in its ADMM run, and ends where an uninterrupted one ends', async () => {
+    const stop = new AbortController();
+    stop.abort(); // as a SIGINT before the first iteration: the ADMM run checkpoints iteration 0 and the comparison stops
+    const stopped = await cli([...ARGS, '--iterations', '8', '--out', 'cmp'], dir, stop.signal);
+    expect(stopped.code).toBe(130);
+    expect(stopped.stdout).toContain(`the comparison stopped in the admm run at iteration 0; continue it with: nladmm compare --resume ${join(dir, 'cmp')}`);
+    expect(await entries(join(dir, 'cmp'))).toEqual(['admm', 'config.json', 'initial-admm.safetensors', 'initial.safetensors']);
+    const resumed = await cli(['compare', '--resume', 'cmp', '--quiet'], dir);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/\| admm \| 8 \|/);
+    expect(resumed.stdout).toMatch(/\| sgd \| 8 \|/);
+    await expectSameRuns(join(dir, 'cmp'), join(dir, 'straight'));
+  });
+
+  it('extends both runs with a larger --iterations', async () => {
+    expect((await cli([...ARGS, '--iterations', '5', '--out', 'short'], dir)).code).toBe(0);
+    const resumed = await cli(['compare', '--resume', 'short', '--iterations', '8', '--quiet'], dir);
+    expect(resumed.code).toBe(0);
+    await expectSameRuns(join(dir, 'short'), join(dir, 'straight'));
+    const iterations = (await readFile(join(dir, 'short', 'sgd', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
+    expect(iterations.at(-1)).toBe(8);
+    expect(new Set(iterations).size).toBe(iterations.length);
+  });
+
+  it.each([
+    [['--resume', 'straight', '--baseline', 'gd'], /--baseline cannot change when resuming/],
+    [['--resume', 'straight', '--out', 'x'], /give no --out/],
+    [['--resume', 'nowhere'], /not a run directory/],
+  ])('refuses %j', async (args, message) => {
+    const run = await cli(['compare', ...args], dir);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('checks the baseline before running ADMM: a bad batch size writes nothing', async () => {
+    const run = await cli(['compare', ...TASK, '--baseline', 'sgd', '--batch-size', '81', '--iterations', '3', '--out', 'bad'], dir);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/batchSize must be an integer in \[1, n\] = \[1, 80\]/);
+    expect(existsSync(join(dir, 'bad'))).toBe(false);
   });
 });
 

@@ -20,7 +20,7 @@ Usage: nladmm <command> [options]
 
 Commands:
   train     train a network (default: the fashion-mnist preset) into a run directory
-  compare   ADMM against a gd/sgd baseline from the same W^0: chart and table
+  compare   ADMM against a gd/sgd/adam baseline from the same W^0 (resumable): chart and table
   eval      loss and accuracy of a saved model on a data set
   predict   write a model's predictions (CSV or .npy)
   plot      charts of a run's metrics (SVG and PNG)

@@ -90,6 +90,64 @@ function invalid(message: string): never {
   throw new InvalidProblemError(message);
 }
 
+/** A {@link BackpropConfig} checked against the data, with its defaults filled in. */
+export interface ResolvedBackprop {
+  readonly bias: boolean;
+  /** W^0 (given, or drawn by the config's scheme). */
+  readonly weights: readonly HostMatrix[];
+  readonly batchSize: number;
+  readonly momentum: number;
+  readonly seed: number;
+  readonly adam: { beta1: number; beta2: number; epsilon: number } | undefined;
+}
+
+/**
+ * Checks a baseline's configuration against the data without a backend (throwing {@link InvalidProblemError}):
+ * what {@link BackpropTrainer.create} checks, for callers that validate every run before starting any.
+ */
+export function resolveBackprop(data: TrainingData, config: BackpropConfig): ResolvedBackprop {
+  // The network, data and initialisation checks are ADMM's; β and the step rule play no part here.
+  const resolved = resolveProblem(data, { ...config, beta: 1, stepRule: authorsStepRule });
+  const n = data.x.cols;
+  const { optimizer, learningRate } = config;
+  if (optimizer !== 'gd' && optimizer !== 'sgd' && optimizer !== 'adam') invalid(`optimizer must be 'gd', 'sgd' or 'adam', got '${String(optimizer)}'`);
+  if (optimizer === 'adam' && config.momentum !== undefined) invalid(`momentum applies to 'gd' and 'sgd'; 'adam' takes adam.beta1`);
+  if (optimizer !== 'adam' && config.adam !== undefined) invalid(`adam options apply only to optimizer 'adam'`);
+  let adam: { beta1: number; beta2: number; epsilon: number } | undefined;
+  if (optimizer === 'adam') {
+    adam = { beta1: config.adam?.beta1 ?? 0.9, beta2: config.adam?.beta2 ?? 0.999, epsilon: config.adam?.epsilon ?? 1e-8 };
+    for (const key of ['beta1', 'beta2'] as const) {
+      if (!(adam[key] >= 0 && adam[key] < 1)) invalid(`adam.${key} must be a number in [0, 1), got ${adam[key]}`);
+    }
+    if (!(adam.epsilon > 0 && Number.isFinite(adam.epsilon))) invalid(`adam.epsilon must be a finite number > 0, got ${adam.epsilon}`);
+  }
+  if (!(typeof learningRate === 'number' && Number.isFinite(learningRate) && learningRate > 0)) {
+    invalid(`learningRate must be a finite number > 0, got ${learningRate}`);
+  }
+  const momentum = optimizer === 'adam' ? 0 : (config.momentum ?? (optimizer === 'sgd' ? 0.9 : 0));
+  if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) invalid(`momentum must be a number in [0, 1), got ${momentum}`);
+  let batchSize: number;
+  if (optimizer === 'sgd') {
+    if (config.batchSize === undefined) invalid(`optimizer 'sgd' needs a batchSize (an integer in [1, ${n}])`);
+    batchSize = config.batchSize;
+  } else if (optimizer === 'adam') {
+    batchSize = config.batchSize ?? n;
+  } else {
+    batchSize = config.batchSize ?? n;
+    if (batchSize !== n) invalid(`optimizer 'gd' uses the full batch (n = ${n}); got batchSize ${config.batchSize}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > n) {
+    invalid(`batchSize must be an integer in [1, n] = [1, ${n}], got ${batchSize}`);
+  }
+  const seed = config.seed ?? 0;
+  if (!Number.isInteger(seed)) invalid(`seed must be an integer, got ${seed}`);
+  const init = resolved.init;
+  const weights = 'weights' in init
+    ? init.weights
+    : drawWeights(resolved.layers, { scheme: init.scheme, seed: init.seed, scale: init.scale, mode: init.mode, bias: resolved.bias });
+  return { bias: resolved.bias, weights, batchSize, momentum, seed, adam };
+}
+
 /** The backend buffers of one forward/backward pass over `cols` samples. */
 interface Pass {
   readonly cols: number;
@@ -152,14 +210,11 @@ export class BackpropTrainer {
     readonly device: Backend,
     private readonly data: TrainingData,
     readonly config: BackpropConfig & { readonly bias: boolean },
-    weights: readonly HostMatrix[],
-    batchSize: number,
-    momentum: number,
-    seed: number,
-    adam: { beta1: number; beta2: number; epsilon: number } | undefined,
+    resolved: ResolvedBackprop,
   ) {
     const b = device;
     const { layers, bias } = config;
+    const { weights, batchSize, momentum, seed, adam } = resolved;
     const extra = bias ? 1 : 0;
     this.depth = layers.length - 1;
     this.samples = data.x.cols;
@@ -206,47 +261,9 @@ export class BackpropTrainer {
 
   /** Validates everything (throwing {@link InvalidProblemError} before any work), prepares σ and uploads. */
   static async create(backend: Backend, data: TrainingData, config: BackpropConfig): Promise<BackpropTrainer> {
-    // The network, data and initialisation checks are ADMM's; β and the step rule play no part here.
-    const resolved = resolveProblem(data, { ...config, beta: 1, stepRule: authorsStepRule });
-    const n = data.x.cols;
-    const { optimizer, learningRate } = config;
-    if (optimizer !== 'gd' && optimizer !== 'sgd' && optimizer !== 'adam') invalid(`optimizer must be 'gd', 'sgd' or 'adam', got '${String(optimizer)}'`);
-    if (optimizer === 'adam' && config.momentum !== undefined) invalid(`momentum applies to 'gd' and 'sgd'; 'adam' takes adam.beta1`);
-    if (optimizer !== 'adam' && config.adam !== undefined) invalid(`adam options apply only to optimizer 'adam'`);
-    let adam: { beta1: number; beta2: number; epsilon: number } | undefined;
-    if (optimizer === 'adam') {
-      adam = { beta1: config.adam?.beta1 ?? 0.9, beta2: config.adam?.beta2 ?? 0.999, epsilon: config.adam?.epsilon ?? 1e-8 };
-      for (const key of ['beta1', 'beta2'] as const) {
-        if (!(adam[key] >= 0 && adam[key] < 1)) invalid(`adam.${key} must be a number in [0, 1), got ${adam[key]}`);
-      }
-      if (!(adam.epsilon > 0 && Number.isFinite(adam.epsilon))) invalid(`adam.epsilon must be a finite number > 0, got ${adam.epsilon}`);
-    }
-    if (!(typeof learningRate === 'number' && Number.isFinite(learningRate) && learningRate > 0)) {
-      invalid(`learningRate must be a finite number > 0, got ${learningRate}`);
-    }
-    const momentum = optimizer === 'adam' ? 0 : (config.momentum ?? (optimizer === 'sgd' ? 0.9 : 0));
-    if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) invalid(`momentum must be a number in [0, 1), got ${momentum}`);
-    let batchSize: number;
-    if (optimizer === 'sgd') {
-      if (config.batchSize === undefined) invalid(`optimizer 'sgd' needs a batchSize (an integer in [1, ${n}])`);
-      batchSize = config.batchSize;
-    } else if (optimizer === 'adam') {
-      batchSize = config.batchSize ?? n;
-    } else {
-      batchSize = config.batchSize ?? n;
-      if (batchSize !== n) invalid(`optimizer 'gd' uses the full batch (n = ${n}); got batchSize ${config.batchSize}`);
-    }
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > n) {
-      invalid(`batchSize must be an integer in [1, n] = [1, ${n}], got ${batchSize}`);
-    }
-    const seed = config.seed ?? 0;
-    if (!Number.isInteger(seed)) invalid(`seed must be an integer, got ${seed}`);
-    const init = resolved.init;
-    const weights = 'weights' in init
-      ? init.weights
-      : drawWeights(resolved.layers, { scheme: init.scheme, seed: init.seed, scale: init.scale, mode: init.mode, bias: resolved.bias });
+    const r = resolveBackprop(data, config);
     await backend.prepareActivation(config.activation);
-    return new BackpropTrainer(backend, data, { ...config, bias: resolved.bias }, weights, batchSize, momentum, seed, adam);
+    return new BackpropTrainer(backend, data, { ...config, bias: r.bias }, r);
   }
 
   /** Optimiser steps done so far. */

@@ -1,47 +1,55 @@
 /**
- * `nladmm compare`: ADMM (Algorithm 1) against a backpropagation baseline (gd or sgd) on the same data, network
- * and initial weights W^0 (drawn once and given to both trainers). Writes into --out: compare.svg / compare.png
- * (training loss and, with class targets and a test set, test accuracy against iterations and wall time),
- * compare.md and compare.json (the final numbers and the initial-weights check), the metrics of each run and
- * the initial weights each trainer reported.
+ * `nladmm compare`: ADMM (Algorithm 1) against a backpropagation baseline (gd, sgd or adam) on the same data,
+ * network and initial weights W^0 (drawn once, stored in DIR/initial.safetensors and read by both runs). Each method
+ * runs as an ordinary `nladmm train` run in DIR/admm and DIR/<baseline> (checkpoints, metrics, SIGINT/SIGTERM), so
+ * `--resume DIR` continues an interrupted comparison from the runs' last checkpoints. When both runs are done it
+ * writes into DIR: compare.svg / compare.png (training loss and, with class targets and a test set, test accuracy
+ * against iterations and wall time), compare.md and compare.json (the final numbers and the initial-weights check)
+ * and the initial weights each trainer reported.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type HostMatrix, InvalidProblemError, Trainer, drawWeights } from '@nladmm/core';
-import { type OptionSpec, formatOptions, parseArgs } from '../args.ts';
-import { createBackend } from '../backends.ts';
+import { type HostMatrix, InvalidProblemError, drawWeights, resolveBackprop, resolveProblem } from '@nladmm/core';
+import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { percent, sci } from '../format.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { type ModelInfo, encodeModel } from '../io/model.ts';
+import { encodeModel, readInitWeights, readModel } from '../io/model.ts';
 import { type ChartSpec, PALETTE, type Series, chartScene } from '../plot/chart.ts';
+import { readMetrics } from '../plot/charts.ts';
 import { encodePng } from '../plot/png.ts';
 import { rasterize } from '../plot/raster.ts';
 import type { Primitive, Scene } from '../plot/scene.ts';
 import { renderSvg } from '../plot/svg.ts';
-import { loadRunInputs, modelInfo, timeLimitMs } from '../runInputs.ts';
-import { TRAIN_OPTIONS, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
+import { loadRunInputs, modelInfo } from '../runInputs.ts';
+import { TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
-import { absolutize, backpropConfig, createBaseline } from './train.ts';
+import { type RunOutcome, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, storedSettings } from './train.ts';
 
-const NOT_COMPARE = new Set(['resume', 'optimizer', 'checkpoint-every', 'plots', 'theory-parameters', 'out', 'grad-tol']);
+const NOT_COMPARE = new Set(['resume', 'optimizer', 'theory-parameters', 'out', 'grad-tol']);
+const CONFIG = 'config.json';
+const INITIAL = 'initial.safetensors';
 
 export const COMPARE_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', group: 'Run', placeholder: 'DIR', description: 'output folder (must not exist or be empty)' },
+  { name: 'resume', type: 'string', group: 'Run', placeholder: 'DIR', description: 'continue the comparison in DIR from its runs\' last checkpoints (only stopping and output options may change)' },
   { name: 'baseline', type: 'string', group: 'Run', placeholder: 'NAME', choices: ['gd', 'sgd', 'adam'], description: 'the baseline optimiser', defaultText: 'gd' },
   ...TRAIN_OPTIONS.filter((s) => !NOT_COMPARE.has(s.name)),
 ];
 
 export const COMPARE_HELP = `Usage: nladmm compare --out DIR [options]
+       nladmm compare --resume DIR [--iterations K] [--time-limit S] …
 
 Runs Algorithm 1 (ADMM) and a backpropagation baseline (--baseline gd|sgd|adam, with --learning-rate, --momentum,
 --batch-size) on the same data, network and initial weights W^0, each for --iterations (or --time-limit
-seconds each), and writes into DIR: compare.svg and compare.png (training loss and test accuracy against
-iterations and wall time), compare.md and compare.json (final loss, accuracy, time per iteration; the check
-that both started from the same W^0), metrics-admm.jsonl, metrics-<baseline>.jsonl and the initial weights each
-trainer reported (initial-admm.safetensors, initial-<baseline>.safetensors).
+seconds each), as two training runs in DIR/admm and DIR/<baseline> (run directories as nladmm train writes them,
+checkpointed every --checkpoint-every iterations and on SIGINT/SIGTERM; --resume DIR continues both). Then writes
+into DIR: compare.svg and compare.png (training loss and test accuracy against iterations and wall time),
+compare.md and compare.json (final loss, accuracy, time per iteration; the check that both started from the same
+W^0), initial.safetensors (W^0) and the initial weights each trainer reported (initial-admm.safetensors,
+initial-<baseline>.safetensors).
 
 Example:
   nladmm compare --dataset teacher --layers 3,16,2 --iterations 50 --baseline sgd --batch-size 32 --out cmp
@@ -166,103 +174,110 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see nladmm compare --help)`);
-  if (typeof flags.out !== 'string') throw new UsageError('--out DIR is required');
-  const out = resolve(ctx.cwd, flags.out);
-  const baseline = (flags.baseline ?? 'gd') as 'gd' | 'sgd' | 'adam';
+  const command = ['nladmm', 'compare', ...argv].join(' ');
   const quiet = flags.quiet === true;
-  const { baseline: _b, out: _o, ...trainFlags } = flags;
+  if (typeof flags.resume === 'string') {
+    if (flags.out !== undefined) throw new UsageError('--resume DIR continues the comparison in DIR: give no --out');
+    const dir = resolve(ctx.cwd, flags.resume);
+    const settings = await storedSettings(dir, flags);
+    if (!existsSync(join(dir, INITIAL))) throw new UsageError(`--resume ${dir}: not a comparison directory (no ${INITIAL})`);
+    return continueComparison(dir, settings, ctx, { command, quiet, flags });
+  }
+  if (typeof flags.out !== 'string') throw new UsageError('--out DIR is required (or --resume DIR to continue a comparison)');
+  const dir = resolve(ctx.cwd, flags.out);
+  const { baseline = 'gd', out: _o, ...trainFlags } = flags;
   const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
   const settings = absolutize(toSettings(mergeOptions(fromFile, { ...trainFlags, optimizer: baseline })), ctx.cwd);
-  if (existsSync(out)) {
-    if (!(await stat(out)).isDirectory()) throw new CliError(`--out ${out}: a file with that name exists`);
-    if ((await readdir(out)).length > 0) throw new CliError(`--out ${out} already exists and is not empty`);
-  }
-  const admmSettings = { ...settings, optimizer: 'admm' as const, learningRate: undefined, momentum: undefined, batchSize: undefined };
+  await startComparison(dir, settings, command);
+  return continueComparison(dir, settings, ctx, { command, quiet, flags: {} });
+}
+
+/** A method's run settings: the comparison's, with ADMM's optimiser options dropped. */
+function methodSettings(settings: TrainSettings, method: string): TrainSettings {
+  return method === 'admm' ? { ...settings, optimizer: 'admm', learningRate: undefined, momentum: undefined, batchSize: undefined } : settings;
+}
+
+/**
+ * Checks both methods' configurations (before anything is written or trained), draws W^0 and creates DIR with
+ * config.json (the comparison's options; the baseline is its `optimizer`) and initial.safetensors (W^0, f64).
+ */
+async function startComparison(dir: string, settings: TrainSettings, command: string): Promise<void> {
+  await precheckRunDirectory(dir);
+  const admmSettings = methodSettings(settings, 'admm');
   const { activation, plugin, data, layers, config } = await loadRunInputs(admmSettings);
   const weights0 = 'weights' in config.init
     ? config.init.weights
     : drawWeights(layers, { scheme: config.init.scheme, seed: config.init.seed, scale: config.init.scale, mode: config.init.mode, bias: settings.bias });
   const init = { weights: weights0 };
-  const log = (t: string) => {
-    if (!quiet) ctx.stderr(`${t}\n`);
-  };
-  const stop = {
-    maxIterations: settings.iterations,
-    timeLimitMs: timeLimitMs(settings),
-    metricsEvery: settings.metricsEvery,
-    signal: ctx.signal,
-  };
-  const info: ModelInfo = { ...modelInfo(admmSettings, { activation, plugin, data, layers }), iteration: 0 };
-  const backend = await createBackend(settings.backend, settings.precision);
+  const trainData = { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y };
   try {
-    const trainData = { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y };
-    // ADMM.
-    let admm: Trainer;
-    try {
-      admm = await Trainer.create(backend, trainData, { ...config, init });
-    } catch (err) {
-      if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
-      throw err;
-    }
-    const admmPoints: Point[] = [];
-    let admmInitial: HostMatrix[];
-    let admmResult;
-    try {
-      admmInitial = await admm.solver.weights();
-      log(`admm: ${layers.join('-')} ${activation.name}, ${settings.iterations} iterations`);
-      admm.events.on('metrics', (m) => void admmPoints.push(point(m)));
-      admmResult = await admm.run(stop);
-      if (admmPoints.at(-1)?.iteration !== admmResult.final.iteration) admmPoints.push(point(admmResult.final));
-    } finally {
-      admm.dispose();
-    }
-    // The baseline.
-    const bp = await createBaseline(backend, data, { ...backpropConfig(settings, config), init });
-    const bpPoints: Point[] = [];
-    let bpInitial: HostMatrix[];
-    let bpResult;
-    try {
-      bpInitial = await bp.weights();
-      log(`${baseline}: η = ${bp.config.learningRate}, μ = ${bp.momentum}, batch ${bp.batchSize}, ${settings.iterations} iterations`);
-      bp.events.on('metrics', (m) => void bpPoints.push(point(m)));
-      bpResult = await bp.run(stop);
-      if (bpPoints.at(-1)?.iteration !== bpResult.final.iteration) bpPoints.push(point(bpResult.final));
-    } finally {
-      bp.dispose();
-    }
-
-    const check = {
-      identical: maxAbsDiff(admmInitial, bpInitial) === 0,
-      maxAbsDiff: maxAbsDiff(admmInitial, bpInitial),
-      admmVsDrawn: maxAbsDiff(admmInitial, weights0),
-      baselineVsDrawn: maxAbsDiff(bpInitial, weights0),
-      files: ['initial-admm.safetensors', `initial-${baseline}.safetensors`],
-    };
-    const rows = [summary('admm', admmResult.reason, admmResult.iterations, admmPoints), summary(baseline, bpResult.reason, bpResult.iterations, bpPoints)];
-    const { scene, title } = compareScene([
-      { label: 'ADMM', points: admmPoints },
-      { label: baseline.toUpperCase(), points: bpPoints },
-    ]);
-    await mkdir(out, { recursive: true });
-    const jsonl = (ps: readonly Point[]) => ps.map((p) => `${JSON.stringify(p)}\n`).join('');
-    await writeFileAtomic(join(out, 'initial-admm.safetensors'), encodeModel(admmInitial, info));
-    await writeFileAtomic(join(out, `initial-${baseline}.safetensors`), encodeModel(bpInitial, info));
-    await writeFileAtomic(join(out, 'metrics-admm.jsonl'), jsonl(admmPoints));
-    await writeFileAtomic(join(out, `metrics-${baseline}.jsonl`), jsonl(bpPoints));
-    await writeFileAtomic(join(out, 'compare.svg'), renderSvg(scene, title));
-    await writeFileAtomic(join(out, 'compare.png'), encodePng(scene.width, scene.height, rasterize(scene)));
-    await writeFileAtomic(join(out, 'compare.md'), `# ADMM vs ${baseline}\n\n${data.description}; network ${layers.join('-')} ${activation.name}, λ = ${settings.lambda}\n\n${markdownTable(rows, check)}`);
-    const json = {
-      nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: ['nladmm', 'compare', ...argv].join(' '), backend: backend.describe(), data: data.description },
-      options: { ...settingsToOptions(settings), baseline },
-      initialWeights: check,
-      methods: rows,
-    };
-    await writeFileAtomic(join(out, 'compare.json'), `${JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
-    ctx.stdout(`${markdownTable(rows, check)}written to ${out}\n`);
-    if (!check.identical) throw new CliError(`the two trainers did not start from the same weights (max |ΔW^0| = ${check.maxAbsDiff})`);
-    return 0;
-  } finally {
-    backend.dispose();
+    resolveProblem(trainData, { ...config, init });
+    resolveBackprop(trainData, backpropConfig(settings, config, init));
+  } catch (err) {
+    if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
+    throw err;
   }
+  const json = { nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: data.description }, options: settingsToOptions(settings) };
+  const info = { ...modelInfo(admmSettings, { activation, plugin, data, layers }), precision: 'f64' as const, iteration: 0 };
+  await createRunDirectory(dir, [
+    { name: CONFIG, data: `${JSON.stringify(json, null, 2)}\n` },
+    { name: INITIAL, data: encodeModel(weights0, info) },
+  ]);
+}
+
+/**
+ * Runs (or resumes) ADMM in DIR/admm, then the baseline in DIR/<baseline>, both from DIR/initial.safetensors, and
+ * writes the report when both are done. `flags` are a resume's stopping and output options.
+ */
+async function continueComparison(dir: string, settings: TrainSettings, ctx: CliContext, o: { command: string; quiet: boolean; flags: ParsedOptions }): Promise<number> {
+  const methods = ['admm', settings.optimizer];
+  const outcomes: RunOutcome[] = [];
+  for (const method of methods) {
+    const runDir = join(dir, method);
+    const resume = existsSync(join(runDir, CONFIG));
+    const runSettings = resume ? await resumeSettings(runDir, o.flags) : { ...methodSettings(settings, method), initWeights: join(dir, INITIAL), out: runDir };
+    const outcome = await executeRun({ settings: runSettings, runDir, resume, command: o.command, quiet: o.quiet, initialWeightsPath: join(dir, `initial-${method}.safetensors`) }, ctx);
+    if (outcome.code !== 0) {
+      ctx.stdout(`the comparison stopped in the ${method} run at iteration ${outcome.iterations}; continue it with: nladmm compare --resume ${dir}\n`);
+      return outcome.code;
+    }
+    outcomes.push(outcome);
+  }
+  return writeReport(dir, settings, methods, outcomes, o.command, ctx);
+}
+
+async function writeReport(dir: string, settings: TrainSettings, methods: readonly string[], outcomes: readonly RunOutcome[], command: string, ctx: CliContext): Promise<number> {
+  const baseline = methods[1];
+  const drawn = await readModel(join(dir, INITIAL));
+  const layers = drawn.layers;
+  const reported = await Promise.all(methods.map((m) => readInitWeights(join(dir, `initial-${m}.safetensors`), layers, settings.bias)));
+  const check = {
+    identical: maxAbsDiff(reported[0], reported[1]) === 0,
+    maxAbsDiff: maxAbsDiff(reported[0], reported[1]),
+    admmVsDrawn: maxAbsDiff(reported[0], drawn.weights),
+    baselineVsDrawn: maxAbsDiff(reported[1], drawn.weights),
+    files: methods.map((m) => `initial-${m}.safetensors`),
+  };
+  const points = await Promise.all(methods.map(async (m) => (await readMetrics(join(dir, m, 'metrics.jsonl'))).map((r) => point(r as unknown as Point))));
+  const runs = await Promise.all(methods.map(async (m) => JSON.parse(await readFile(join(dir, m, CONFIG), 'utf8')) as { nladmm: { backend: string; data: string } }));
+  const rows = methods.map((m, k) => summary(m, outcomes[k].reason, outcomes[k].iterations, points[k]));
+  const { scene, title } = compareScene([
+    { label: 'ADMM', points: points[0] },
+    { label: baseline.toUpperCase(), points: points[1] },
+  ]);
+  const description = runs[0].nladmm.data;
+  await writeFileAtomic(join(dir, 'compare.svg'), renderSvg(scene, title));
+  await writeFileAtomic(join(dir, 'compare.png'), encodePng(scene.width, scene.height, rasterize(scene)));
+  await writeFileAtomic(join(dir, 'compare.md'), `# ADMM vs ${baseline}\n\n${description}; network ${layers.join('-')} ${drawn.activation}, λ = ${settings.lambda}\n\n${markdownTable(rows, check)}`);
+  const json = {
+    nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: description },
+    options: settingsToOptions(settings),
+    runs: Object.fromEntries(methods.map((m, k) => [m, { dir: m, backend: runs[k].nladmm.backend }])),
+    initialWeights: check,
+    methods: rows,
+  };
+  await writeFileAtomic(join(dir, 'compare.json'), `${JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  ctx.stdout(`${markdownTable(rows, check)}written to ${dir}\n`);
+  if (!check.identical) throw new CliError(`the two trainers did not start from the same weights (max |ΔW^0| = ${check.maxAbsDiff})`);
+  return 0;
 }

@@ -142,7 +142,7 @@ async function makeParents(dir: string): Promise<string[]> {
  * Creates the run directory atomically: its first files are written into a hidden staging folder next to it,
  * which is then renamed into place. A failure (or a kill) before the rename leaves no run directory.
  */
-async function precheckRunDirectory(dir: string): Promise<void> {
+export async function precheckRunDirectory(dir: string): Promise<void> {
   await checkFreshDirectory(dir);
   // The nearest existing ancestor must be a directory.
   let parent = dirname(dir);
@@ -150,7 +150,7 @@ async function precheckRunDirectory(dir: string): Promise<void> {
   if (!(await stat(parent)).isDirectory()) throw new CliError(`cannot create run directory ${dir}: ${parent} is not a directory`);
 }
 
-async function createRunDirectory(dir: string, files: { name: string; data: Uint8Array | string }[]): Promise<void> {
+export async function createRunDirectory(dir: string, files: { name: string; data: Uint8Array | string }[]): Promise<void> {
   await precheckRunDirectory(dir);
   const parent = dirname(dir);
   const createdParents = await makeParents(parent);
@@ -283,10 +283,18 @@ async function prepare(input: TrainSettings): Promise<Prepared> {
 }
 
 /** Reads a run directory's options and checks that the flags only change what may change. */
-async function resumeSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
+export async function resumeSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
+  if (existsSync(join(runDir, CONFIG)) && !existsSync(join(runDir, CHECKPOINT))) throw new UsageError(`--resume ${runDir}: no ${CHECKPOINT} to continue from`);
+  return storedSettings(runDir, flags);
+}
+
+/**
+ * The options stored in a directory's config.json (a run's, or a comparison's) with the flags of a resume on top;
+ * only the options in RESUMABLE may be given.
+ */
+export async function storedSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
   const configPath = join(runDir, CONFIG);
   if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a run directory (no ${CONFIG})`);
-  if (!existsSync(join(runDir, CHECKPOINT))) throw new UsageError(`--resume ${runDir}: no ${CHECKPOINT} to continue from`);
   let stored: { options?: Record<string, unknown> };
   try {
     stored = JSON.parse(await readFile(configPath, 'utf8')) as { options?: Record<string, unknown> };
@@ -326,18 +334,43 @@ export async function trainCommand(argv: readonly string[], ctx: CliContext): Pr
   const runDir = resumeDir ?? settings.out ?? defaultRunDir(settings, ctx.cwd);
   // Fail fast on an unusable run directory (nothing is created until every input has been checked).
   if (!resumeDir) await precheckRunDirectory(runDir);
-  if (settings.optimizer !== 'admm') return runBaselineTraining(settings, ctx, { quiet, resumeDir, argv, runDir });
-  const prepared = await prepare(settings);
+  const outcome = await executeRun({ settings, runDir, resume: resumeDir !== undefined, command: ['nladmm', 'train', ...argv].join(' '), quiet }, ctx);
+  return outcome.code;
+}
+
+/** One training run in a run directory, fresh or resumed (`nladmm train`, and each run of `nladmm compare`). */
+export interface RunRequest {
+  readonly settings: TrainSettings;
+  readonly runDir: string;
+  /** Continue the run in runDir from its checkpoint; otherwise create runDir (which must not exist or be empty). */
+  readonly resume: boolean;
+  /** The command line recorded in config.json. */
+  readonly command: string;
+  readonly quiet: boolean;
+  /** A fresh run first writes the initial weights its trainer reports to this file (compare's W^0 check). */
+  readonly initialWeightsPath?: string;
+}
+
+/** How a run ended: the exit code (130/143 after SIGINT/SIGTERM), the trainer's stop reason and its iteration. */
+export interface RunOutcome {
+  readonly code: number;
+  readonly reason: StopReason;
+  readonly iterations: number;
+}
+
+export async function executeRun(request: RunRequest, ctx: CliContext): Promise<RunOutcome> {
+  if (request.settings.optimizer !== 'admm') return runBaselineTraining(request, ctx);
+  const prepared = await prepare(request.settings);
   const { trainer, backend } = prepared;
   try {
-    return await runTraining(prepared, ctx, { quiet, resumeDir, argv, runDir });
+    return await runTraining(prepared, ctx, request);
   } finally {
     trainer.dispose();
     backend.dispose();
   }
 }
 
-async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; resumeDir?: string; argv: readonly string[]; runDir: string }): Promise<number> {
+async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise<RunOutcome> {
   const { settings, trainer, backend, data, info } = p;
   const { runDir } = o;
   const checkpointPath = join(runDir, CHECKPOINT);
@@ -355,7 +388,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
     quiet: o.quiet,
   });
 
-  if (o.resumeDir) {
+  if (o.resume) {
     const bytes = await readFile(checkpointPath);
     const cp = decodeCheckpoint(bytes, checkpointPath, info.layers, info.bias, data.train.x.cols);
     trainer.restore(cp);
@@ -367,7 +400,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
       nladmm: {
         version: VERSION,
         createdAt: new Date().toISOString(),
-        command: ['nladmm', 'train', ...o.argv].join(' '),
+        command: o.command,
         node: process.version,
         backend: backend.describe(),
         data: data.description,
@@ -387,6 +420,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
       options: settingsToOptions(settings),
     };
     const initial = await trainer.checkpoint();
+    if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(await trainer.solver.weights(), { ...info, iteration: 0 }));
     await createRunDirectory(runDir, [
       { name: CONFIG, data: `${JSON.stringify(config, null, 2)}\n` },
       { name: METRICS, data: '' },
@@ -475,8 +509,12 @@ async function runTraining(p: Prepared, ctx: CliContext, o: { quiet: boolean; re
     lines.push(`training MSE: ${mse(final.trainLoss)}${final.testLoss !== undefined ? `  test MSE: ${mse(final.testLoss)}` : ''}`);
   }
   ctx.stdout(`${lines.join('\n')}\n`);
-  if (result.reason === 'cancelled') return stopSignal === 'SIGTERM' ? 143 : 130;
-  return 0;
+  return outcome(result, stopSignal);
+}
+
+function outcome(result: { reason: StopReason; iterations: number }, stopSignal: string | undefined): RunOutcome {
+  const code = result.reason !== 'cancelled' ? 0 : stopSignal === 'SIGTERM' ? 143 : 130;
+  return { code, reason: result.reason, iterations: result.iterations };
 }
 
 /** The BackpropConfig of a gd/sgd run: the network, λ and initialisation of the ADMM config plus the optimiser. */
@@ -511,7 +549,8 @@ export async function createBaseline(backend: Backend, data: LoadedData, config:
  * (the weights, the optimiser's moments and the mini-batch sampler: `--resume` continues bit for bit) and
  * model.safetensors; no plots (their charts are ADMM's quantities).
  */
-async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: { quiet: boolean; resumeDir?: string; argv: readonly string[]; runDir: string }): Promise<number> {
+async function runBaselineTraining(o: RunRequest, ctx: CliContext): Promise<RunOutcome> {
+  const { settings } = o;
   const { activation, plugin, data, layers, config } = await loadRunInputs(settings);
   const backend = await createBackend(settings.backend, settings.precision);
   try {
@@ -530,7 +569,7 @@ async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: 
       let lastCheckpoint = 0;
       let lastLogged = -1;
       const progress = new Progress({ write: ctx.stderr, tty: ctx.isTTY, columns: ctx.columns, startIteration: 0, totalIterations: settings.iterations, timeLimitMs: timeLimitMs(settings), quiet: o.quiet });
-      if (o.resumeDir) {
+      if (o.resume) {
         const cp = decodeBaselineCheckpoint(await readFile(checkpointPath), checkpointPath, layers, info.bias, data.train.x.cols, settings.optimizer);
         try {
           trainer.restore(cp);
@@ -542,9 +581,10 @@ async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: 
         progress.message(`resuming ${runDir} from iteration ${lastCheckpoint}`);
       } else {
         const configJson = {
-          nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: ['nladmm', 'train', ...o.argv].join(' '), node: process.version, backend: backend.describe(), data: data.description },
+          nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: o.command, node: process.version, backend: backend.describe(), data: data.description },
           options: settingsToOptions(settings),
         };
+        if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(await trainer.weights(), info));
         await createRunDirectory(runDir, [
           { name: CONFIG, data: `${JSON.stringify(configJson, null, 2)}\n` },
           { name: METRICS, data: '' },
@@ -593,8 +633,7 @@ async function runBaselineTraining(settings: TrainSettings, ctx: CliContext, o: 
       const stopSignal = stop.stoppedBy();
       const how = result.reason === 'cancelled' && stopSignal ? `stopped by ${stopSignal}` : `stopped (${result.reason})`;
       ctx.stdout(`${settings.optimizer} ${how} at iteration ${result.iterations}${result.iterations > 0 ? ` (${perIteration(final.msPerIteration)})` : ''}\n${parts.join('  ')}\nrun directory: ${runDir}\n`);
-      if (result.reason === 'cancelled') return stopSignal === 'SIGTERM' ? 143 : 130;
-      return 0;
+      return outcome(result, stopSignal);
     } finally {
       trainer.dispose();
     }
