@@ -38,6 +38,7 @@ beforeAll(async () => {
   await writeFile(join(inputs, 'labels.npy'), npyBytes('<i8', [2], [0, 1]));
   await writeFile(join(inputs, 'bad-config.json'), '{"layers": [1, 2,');
   await writeFile(join(inputs, 'a-file'), 'not a directory');
+  await mkdir(join(inputs, 'a-folder.npy'));
   const truncated = await readFile(join(FIXTURES, 'init-2-3-1.safetensors'));
   await writeFile(join(inputs, 'truncated.safetensors'), truncated.subarray(0, truncated.length - 10));
   await idxFolder('missing-labels');
@@ -72,6 +73,8 @@ const CASES: { name: string; args: () => string[]; error: RegExp; code?: number 
   { name: 'a config file that is not JSON', args: () => ['train', '--config', join(inputs, 'bad-config.json')], error: /^nladmm train: --config .*bad-config\.json: not valid JSON/, code: 2 },
   { name: 'a bad value', args: () => ['train', '--preset', 'paper-square', '--beta', '1,x'], error: /^nladmm train: --beta: expected numbers separated by commas, got "x" in "1,x"\n$/, code: 2 },
   { name: 'the webgpu backend in f64', args: () => ['train', '--preset', 'paper-square', '--backend', 'webgpu', ...SMALL], error: /^nladmm train: the webgpu backend computes in f32: add --precision f32\n$/ },
+  { name: 'a data file that is a directory', args: () => ['train', '--dataset', join(inputs, 'a-folder.npy'), '--labels', join(inputs, 'labels.npy'), '--layers', '2,3,2', ...SMALL], error: /a-folder\.npy: is a directory\n$/ },
+  { name: 'a metrics file that is missing', args: () => ['plot', inputs], error: /metrics\.jsonl: no such file\n$/ },
   { name: 'eval of a missing model', args: () => ['eval', join(inputs, 'nothing.safetensors')], error: /^nladmm eval: .*nothing\.safetensors: model: no such file\n$/ },
   { name: 'an unknown command', args: () => ['trian'], error: /^nladmm: unknown command 'trian' \(did you mean 'train'\?\)/, code: 2 },
 ];

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type OptionSpec, type OptionValue, type ParsedOptions, camelToKebab, coerce, suggest } from './args.ts';
 import type { DataOptions } from './data/datasets.ts';
 import { UsageError } from './errors.ts';
+import { readFailure } from './io/files.ts';
 
 const DATA = 'Data';
 const MODEL = 'Model and Algorithm 1';
@@ -209,8 +210,7 @@ export async function readConfigFile(path: string): Promise<ParsedOptions> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`--config ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? err})`}`);
+    throw new UsageError(`--config ${path}: ${readFailure(err)}`);
   }
   let json: unknown;
   try {

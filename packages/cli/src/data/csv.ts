@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { DataError } from '../errors.ts';
+import { readInputFile } from '../io/files.ts';
 
 /** A numeric table read from a CSV file: `rows` × `cols` values, row-major, one record per row. */
 export interface CsvTable {
@@ -103,12 +103,5 @@ export function parseCsv(text: string, path: string, options: CsvOptions = {}): 
 }
 
 export async function readCsv(path: string, options: CsvOptions = {}): Promise<CsvTable> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? err})`);
-  }
-  return parseCsv(text, path, options);
+  return parseCsv((await readInputFile(path)).toString('utf8'), path, options);
 }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors.ts';
+import { readInputFile } from '../io/files.ts';
 import { type RawTensor, product, shapeText } from './tensor.ts';
 
 /** The IDX element types (third byte of the magic number) with their sizes. */
@@ -15,13 +15,7 @@ const IDX_TYPES: Readonly<Record<number, { name: string; size: number }>> = {
 
 /** Reads a whole file, decompressing it when it starts with the gzip magic bytes. */
 export async function readMaybeGzip(path: string): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? err})`);
-  }
+  const bytes = await readInputFile(path);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       return gunzipSync(bytes);

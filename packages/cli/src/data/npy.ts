@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { DataError } from '../errors.ts';
+import { readInputFile } from '../io/files.ts';
 import { type RawTensor, product, shapeText } from './tensor.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -87,14 +87,7 @@ export function parseNpy(bytes: Uint8Array, path: string): RawTensor {
 }
 
 export async function readNpy(path: string): Promise<RawTensor> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? err})`);
-  }
-  return parseNpy(bytes, path);
+  return parseNpy(await readInputFile(path), path);
 }
 
 export type NpyWriteType = '<f8' | '<f4' | '>f8' | '>f4' | '|u1' | '<i4';

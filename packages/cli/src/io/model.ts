@@ -7,9 +7,9 @@
  * metadata, its position and RNG state. Every file records what is needed to use it: widths, activation, input
  * preprocessing, target kind and the run's options.
  */
-import { readFile } from 'node:fs/promises';
 import { type BackpropCheckpoint, type HostMatrix, type HostIterate, type Precision, type RngState, type TrainerCheckpoint, hostMatrix } from '@nladmm/core';
 import { DataError } from '../errors.ts';
+import { readInputFile } from './files.ts';
 import type { Preprocessing, TargetKind } from '../data/datasets.ts';
 import { type SafetensorsFile, type TensorToWrite, encodeSafetensors, parseSafetensors } from './safetensors.ts';
 import { VERSION } from '../version.ts';
@@ -180,17 +180,8 @@ export function decodeModel(bytes: Uint8Array, path: string): ModelFile {
   };
 }
 
-export async function readBytes(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(path, `${what}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? err})`}`);
-  }
-}
-
 export async function readModel(path: string): Promise<ModelFile> {
-  return decodeModel(await readBytes(path, 'model'), path);
+  return decodeModel(await readInputFile(path, 'model'), path);
 }
 
 /** A checkpoint's trainer state for a network of the given widths and samples n. */
@@ -247,7 +238,7 @@ export function decodeBaselineCheckpoint(bytes: Uint8Array, path: string, layers
  * bias column) and optionally b1…bN. Missing biases start at zero.
  */
 export async function readInitWeights(path: string, layers: readonly number[], bias: boolean): Promise<HostMatrix[]> {
-  const file = parseSafetensors(await readBytes(path, '--init-weights'), path);
+  const file = parseSafetensors(await readInputFile(path, '--init-weights'), path);
   const out: HostMatrix[] = [];
   for (let i = 1; i < layers.length; i++) {
     const t = file.get(`W${i}`);

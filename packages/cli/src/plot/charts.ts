@@ -1,9 +1,10 @@
 /** The charts of a run, built from its metrics.jsonl. */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.ts';
 import { rateDiagnostics } from '@nladmm/core';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { readInputFile } from '../io/files.ts';
 import { type ChartSpec, PALETTE, type Series, chartScene } from './chart.ts';
 import { encodePng } from './png.ts';
 import { rasterize } from './raster.ts';
@@ -45,14 +46,7 @@ export function parseMetrics(text: string, path: string): MetricsRecord[] {
 }
 
 export async function readMetrics(path: string): Promise<MetricsRecord[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? err})`);
-  }
-  return parseMetrics(text, path);
+  return parseMetrics((await readInputFile(path)).toString('utf8'), path);
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? NaN : v);
