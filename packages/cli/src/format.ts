@@ -17,3 +17,8 @@ export function duration(ms: number): string {
   if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
+
+/** λ as the CLI prints it (small values in exponent form: 1e-4, not 0.0001). */
+export function lambdaText(lambda: number): string {
+  return lambda < 1e-3 ? lambda.toExponential() : String(lambda);
+}

@@ -14,7 +14,7 @@ import { type HostMatrix, InvalidProblemError, drawWeights, resolveBackprop, res
 import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
-import { percent, sci } from '../format.ts';
+import { lambdaText, percent, sci } from '../format.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { encodeModel, readInitWeights, readModel } from '../io/model.ts';
 import { type ChartSpec, PALETTE, type Series, chartScene } from '../plot/chart.ts';
@@ -268,7 +268,7 @@ async function writeReport(dir: string, settings: TrainSettings, methods: readon
   const description = runs[0].nladmm.data;
   await writeFileAtomic(join(dir, 'compare.svg'), renderSvg(scene, title));
   await writeFileAtomic(join(dir, 'compare.png'), encodePng(scene.width, scene.height, rasterize(scene)));
-  await writeFileAtomic(join(dir, 'compare.md'), `# ADMM vs ${baseline}\n\n${description}; network ${layers.join('-')} ${drawn.activation}, λ = ${settings.lambda}\n\n${markdownTable(rows, check)}`);
+  await writeFileAtomic(join(dir, 'compare.md'), `# ADMM vs ${baseline}\n\n${description}; network ${layers.join('-')} ${drawn.activation}, λ = ${lambdaText(settings.lambda)}\n\n${markdownTable(rows, check)}`);
   const json = {
     nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: description },
     options: settingsToOptions(settings),

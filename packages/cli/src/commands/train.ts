@@ -30,7 +30,7 @@ import { createBackend } from '../backends.ts';
 import type { CliContext } from '../context.ts';
 import type { LoadedData } from '../data/datasets.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
-import { duration, percent, sci } from '../format.ts';
+import { duration, lambdaText, percent, sci } from '../format.ts';
 import { syncDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { type ModelInfo, decodeBaselineCheckpoint, decodeCheckpoint, encodeBaselineCheckpoint, encodeCheckpoint, encodeModel } from '../io/model.ts';
 import { parseMetrics, writePlots } from '../plot/charts.ts';
@@ -431,10 +431,9 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
   progress.restart(startIteration);
   if (!o.quiet) {
     const betaText = Array.isArray(settings.beta) ? settings.beta.join(',') : String(settings.beta);
-    const lambdaText = settings.lambda < 1e-3 ? settings.lambda.toExponential() : String(settings.lambda);
     progress.message(data.description);
     progress.message(
-      `network ${info.layers.join('-')} ${info.activation}, β = ${betaText}, λ = ${lambdaText}, step rule ${settings.stepRule}, ${settings.initWeights ? `init from ${settings.initWeights}` : `init ${settings.init}×${settings.initScale} ${settings.initMode} (seed ${settings.seed})`}; backend ${backend.describe()}`,
+      `network ${info.layers.join('-')} ${info.activation}, β = ${betaText}, λ = ${lambdaText(settings.lambda)}, step rule ${settings.stepRule}, ${settings.initWeights ? `init from ${settings.initWeights}` : `init ${settings.init}×${settings.initScale} ${settings.initMode} (seed ${settings.seed})`}; backend ${backend.describe()}`,
     );
     progress.message(`run directory ${runDir}`);
     if (p.suggestion) {
@@ -594,7 +593,7 @@ async function runBaselineTraining(o: RunRequest, ctx: CliContext): Promise<RunO
       progress.restart(trainer.iteration);
       if (!o.quiet) {
         progress.message(data.description);
-        progress.message(`network ${layers.join('-')} ${activation.name}, optimizer ${settings.optimizer}, η = ${trainer.config.learningRate}, μ = ${trainer.momentum}, batch ${trainer.batchSize}, λ = ${settings.lambda}; backend ${backend.describe()}`);
+        progress.message(`network ${layers.join('-')} ${activation.name}, optimizer ${settings.optimizer}, η = ${trainer.config.learningRate}, μ = ${trainer.momentum}, batch ${trainer.batchSize}, λ = ${lambdaText(settings.lambda)}; backend ${backend.describe()}`);
         progress.message(`run directory ${runDir}`);
       }
       const writeCheckpoint = async (): Promise<void> => {
