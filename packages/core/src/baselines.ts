@@ -5,7 +5,7 @@ import { forwardPass, isOneHot, lossAndAccuracy, uploadAugmented } from './metri
 import { type HostMatrix, InvalidProblemError, type TrainingData, type WeightInit, hostMatrix, resolveProblem } from './problem.ts';
 import { Rng, type RngState } from './rng.ts';
 import { authorsStepRule } from './stepRule.ts';
-import { DivergenceError, type StopReason, type TrainOptions, TypedEmitter } from './train.ts';
+import { DivergenceError, RunSchedule, type StopReason, type TrainOptions, TypedEmitter, yieldToEventLoop } from './train.ts';
 
 /**
  * A backpropagation baseline: the network and initialisation of an {@link AdmmConfig} (without β and the step
@@ -532,25 +532,17 @@ export class BackpropTrainer {
    */
   async run(options: TrainOptions): Promise<BackpropResult> {
     this.assertLive();
-    const every = options.metricsEvery ?? 1;
-    if (!Number.isInteger(options.maxIterations) || options.maxIterations < 0) {
-      throw new RangeError(`maxIterations must be an integer ≥ 0, got ${options.maxIterations}`);
-    }
-    if (!Number.isInteger(every) || every < 1) throw new RangeError(`metricsEvery must be an integer ≥ 1, got ${every}`);
-    const startedAt = this.elapsedMs;
-    let reason: StopReason = 'iterations';
+    const schedule = new RunSchedule(options, this.elapsedMs);
+    let reason: StopReason;
     let latest: BackpropProgress | undefined;
-    while (this.stepsDone < options.maxIterations) {
-      if (options.signal?.aborted) {
-        reason = 'cancelled';
-        break;
-      }
-      if (options.timeLimitMs !== undefined && this.elapsedMs - startedAt >= options.timeLimitMs) {
-        reason = 'time';
+    for (;;) {
+      const stop = schedule.stopBefore(this.stepsDone, this.elapsedMs);
+      if (stop) {
+        reason = stop;
         break;
       }
       const k = this.stepsDone + 1;
-      const evaluate = k % every === 0 || k === 1 || k === options.maxIterations;
+      const evaluate = schedule.evaluates(k);
       const t0 = performance.now();
       await this.step();
       this.elapsedMs += performance.now() - t0;
@@ -560,11 +552,11 @@ export class BackpropTrainer {
         await this.events.emit('metrics', latest);
       }
       await this.events.emit('iteration', { iteration: k, evaluated: evaluate });
-      if (evaluate && options.gradTolerance !== undefined && latest!.gradNorm <= options.gradTolerance) {
+      if (evaluate && schedule.converged(latest!.gradNorm)) {
         reason = 'tolerance';
         break;
       }
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await yieldToEventLoop();
     }
     if (!latest || latest.iteration !== this.stepsDone) latest = await this.evaluate();
     const result: BackpropResult = { reason, iterations: this.stepsDone, final: latest };

@@ -51,6 +51,52 @@ export interface TrainOptions {
   readonly metricsEvery?: number;
 }
 
+/**
+ * The stop rules of {@link TrainOptions}, shared by the run loops of {@link Trainer} and BackpropTrainer: checked
+ * before each iteration (iterations, signal, time) and after an evaluated one (tolerance).
+ */
+export class RunSchedule {
+  readonly #options: TrainOptions;
+  readonly #every: number;
+  readonly #startedAt: number;
+
+  /** Checks the options (RangeError); `elapsedMs` is the trainer's wall time so far (the time limit counts from it). */
+  constructor(options: TrainOptions, elapsedMs: number) {
+    const every = options.metricsEvery ?? 1;
+    if (!Number.isInteger(options.maxIterations) || options.maxIterations < 0) {
+      throw new RangeError(`maxIterations must be an integer ≥ 0, got ${options.maxIterations}`);
+    }
+    if (!Number.isInteger(every) || every < 1) throw new RangeError(`metricsEvery must be an integer ≥ 1, got ${every}`);
+    this.#options = options;
+    this.#every = every;
+    this.#startedAt = elapsedMs;
+  }
+
+  /** Why the run stops before iteration `done + 1`, or undefined when it goes on. */
+  stopBefore(done: number, elapsedMs: number): StopReason | undefined {
+    const o = this.#options;
+    if (done >= o.maxIterations) return 'iterations';
+    if (o.signal?.aborted) return 'cancelled';
+    if (o.timeLimitMs !== undefined && elapsedMs - this.#startedAt >= o.timeLimitMs) return 'time';
+    return undefined;
+  }
+
+  /** Whether iteration k evaluates the metrics: every m-th, the first and the last. */
+  evaluates(k: number): boolean {
+    return k % this.#every === 0 || k === 1 || k === this.#options.maxIterations;
+  }
+
+  /** Whether an evaluated iteration's ‖∇‖ meets the tolerance. */
+  converged(gradNorm: number): boolean {
+    return this.#options.gradTolerance !== undefined && gradNorm <= this.#options.gradTolerance;
+  }
+}
+
+/** Lets timers, signal handlers and UI events run between iterations. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export interface TrainResult {
   readonly reason: StopReason;
   readonly iterations: number;
@@ -184,26 +230,18 @@ export class Trainer {
 
   /** Iterates until a stop condition holds; emits `metrics` at evaluated iterations and `stop` at the end. */
   async run(options: TrainOptions): Promise<TrainResult> {
-    const every = options.metricsEvery ?? 1;
-    if (!Number.isInteger(options.maxIterations) || options.maxIterations < 0) {
-      throw new RangeError(`maxIterations must be an integer ≥ 0, got ${options.maxIterations}`);
-    }
-    if (!Number.isInteger(every) || every < 1) throw new RangeError(`metricsEvery must be an integer ≥ 1, got ${every}`);
+    const schedule = new RunSchedule(options, this.elapsedMs);
     for (const warning of this.configurationWarnings()) await this.events.emit('warning', warning);
-    const startedAt = this.elapsedMs;
-    let reason: StopReason = 'iterations';
+    let reason: StopReason;
     let latest: TrainingProgress | undefined;
-    while (this.solver.iteration < options.maxIterations) {
-      if (options.signal?.aborted) {
-        reason = 'cancelled';
-        break;
-      }
-      if (options.timeLimitMs !== undefined && this.elapsedMs - startedAt >= options.timeLimitMs) {
-        reason = 'time';
+    for (;;) {
+      const stop = schedule.stopBefore(this.solver.iteration, this.elapsedMs);
+      if (stop) {
+        reason = stop;
         break;
       }
       const k = this.solver.iteration + 1;
-      const evaluate = k % every === 0 || k === 1 || k === options.maxIterations;
+      const evaluate = schedule.evaluates(k);
       const t0 = performance.now();
       try {
         await this.solver.step({ trackIncrements: evaluate });
@@ -224,12 +262,11 @@ export class Trainer {
         await this.events.emit('metrics', latest);
       }
       await this.events.emit('iteration', { iteration: this.solver.iteration, evaluated: evaluate });
-      if (evaluate && options.gradTolerance !== undefined && latest!.gradNorm <= options.gradTolerance) {
+      if (evaluate && schedule.converged(latest!.gradNorm)) {
         reason = 'tolerance';
         break;
       }
-      // Let timers, signal handlers and UI events run between iterations.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await yieldToEventLoop();
     }
     if (!latest || latest.iteration !== this.solver.iteration) latest = await this.measure(false);
     const result: TrainResult = { reason, iterations: this.solver.iteration, final: latest };
