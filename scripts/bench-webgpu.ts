@@ -428,10 +428,45 @@ async function admm(): Promise<void> {
   }
 }
 
+/** How many rows of results.kernels come from the kernels section (the sweep's follow). */
+let kernelRows = 0;
+
+/**
+ * The issue's four H200 targets against this run's figures (full-size runs only): GEMM ≥ 30 TFLOP/s at the ADMM
+ * shapes, Cholesky 1024² ≤ 2 ms, one triangular solve 1024² × 60000 ≤ 15 ms (from --profile), 784-1000-1000-10
+ * ≤ 75 ms per iteration.
+ */
+function targets(): { name: string; value: number | undefined; unit: string; goal: string; met: boolean | undefined }[] {
+  const admmShapes = results.kernels
+    .slice(0, kernelRows)
+    .filter((k) => k.gflops !== undefined && /^(gemm N[NT] +W·Ṽ|gemm NT +G·Ṽᵀ|gram|gemm TN +W̄ᵀ·G)/.test(k.name) && /60000/.test(k.shape) && !/×10$/.test(k.shape));
+  const slowest = admmShapes.length > 0 ? Math.min(...admmShapes.map((k) => k.gflops! / 1000)) : undefined;
+  const chol = results.kernels.find((k) => k.name === 'cholesky' && k.shape === '1024×1024')?.ms;
+  const trsm = results.profiles.find((p) => p.name === 'solveLeft' && p.shape === '1024×1024, 60000 rhs')?.forwardMs;
+  const iteration = results.admm.find((a) => a.layers === '784-1000-1000-10' && a.n === 60000 && a.backend !== 'cpu (f32)')?.msPerIteration;
+  const row = (name: string, value: number | undefined, unit: string, goal: string, ok: (v: number) => boolean) => ({ name, value, unit, goal, met: value === undefined ? undefined : ok(value) });
+  return [
+    row('GEMM at the ADMM shapes (slowest)', slowest, 'TFLOP/s', '≥ 30', (v) => v >= 30),
+    row('Cholesky 1024²', chol, 'ms', '≤ 2', (v) => v <= 2),
+    row('triangular solve 1024² × 60000 (L⁻¹B)', trsm, 'ms', '≤ 15', (v) => v <= 15),
+    row('784-1000-1000-10, n = 60000', iteration, 'ms/iteration', '≤ 75', (v) => v <= 75),
+  ];
+}
+
 try {
   if (sections.includes('kernels')) await kernels();
+  kernelRows = results.kernels.length;
   if (sections.includes('sweep')) await sweepConfigsSection();
   if (sections.includes('admm')) await admm();
+  if (sections.includes('kernels') || sections.includes('admm')) {
+    const rows = targets();
+    console.log(`\ntargets (issue 3, H200)${quick ? ': --quick runs none of their shapes' : ''}`);
+    for (const r of rows) {
+      const verdict = r.met === undefined ? 'not measured in this run' : r.met ? 'met' : 'NOT met';
+      console.log(`  ${r.name.padEnd(40)} ${r.value === undefined ? '–'.padStart(9) : r.value.toFixed(2).padStart(9)} ${r.unit.padEnd(13)} target ${r.goal.padEnd(5)} ${verdict}`);
+    }
+    Object.assign(results, { targets: rows });
+  }
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${out}`);
 } finally {
