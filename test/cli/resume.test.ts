@@ -1,6 +1,6 @@
 // Checkpoints under process death: SIGKILL mid-run leaves a valid checkpoint from which --resume continues so
 // that the iterates equal an uninterrupted run's bit for bit (CPU); SIGTERM finishes the iteration,
-// checkpoints and exits 143.
+// checkpoints and exits 143 (also inside nladmm compare, which --resume then finishes).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,6 +93,23 @@ describe('checkpoints and --resume', () => {
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     const logged = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
     expect(logged.at(-1)).toBe(k);
+  });
+
+  it('nladmm compare: SIGTERM in the ADMM run checkpoints it and exits 143; --resume finishes both runs', async () => {
+    const dir = await tempDir();
+    const cmp = join(dir, 'cmp');
+    const { child, closed, output } = await startAndWait(['compare', ...TASK, '--learning-rate', '0.05', '--iterations', '1000000', '--out', cmp], dir, join(cmp, 'admm'), 2);
+    child.kill('SIGTERM');
+    const { code } = await closed;
+    expect(code).toBe(143);
+    const k = (await checkpointIteration(join(cmp, 'admm')))!;
+    expect(output().stdout).toContain(`the comparison stopped in the admm run at iteration ${k}; continue it with: nladmm compare --resume ${cmp}`);
+    expect(existsSync(join(cmp, 'gd'))).toBe(false);
+    const resumed = await cli(['compare', '--resume', 'cmp', '--iterations', String(k + 2)], dir);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`| admm | ${k + 2} |`);
+    expect(resumed.stdout).toContain(`| gd | ${k + 2} |`);
+    expect(await checkpointIteration(join(cmp, 'gd'))).toBe(k + 2);
   });
 
   it('refuses to change the problem when resuming', async () => {
