@@ -25,8 +25,9 @@ describe('nladmm compare', () => {
 
   it('writes the chart (well-formed SVG, PNG) and the tables', async () => {
     expect(await entries(join(dir, 'cmp'))).toEqual([
-      'admm', 'compare.json', 'compare.md', 'compare.png', 'compare.svg', 'config.json', 'initial-admm.safetensors', 'initial-sgd.safetensors', 'initial.safetensors', 'sgd',
+      'admm', 'compare.json', 'compare.md', 'compare.png', 'compare.svg', 'config.json', 'initial-admm.safetensors', 'initial-sgd.safetensors', 'initial.safetensors', 'outcomes.json', 'sgd',
     ]);
+    expect(run.stdout).not.toContain('run directory:'); // --quiet: only the table, not each run's summary
     // Each method is an ordinary run directory (resumable with nladmm train --resume as well).
     expect(await entries(join(dir, 'cmp', 'sgd'))).toEqual(['checkpoint.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors']);
     expect(await entries(join(dir, 'cmp', 'admm'))).toEqual(expect.arrayContaining(['checkpoint.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors']));
@@ -96,7 +97,7 @@ describe('nladmm compare --resume', () => {
     await expectSameRuns(join(dir, 'cmp'), join(dir, 'straight'));
   });
 
-  it('extends both runs with a larger --iterations', async () => {
+  it('extends both runs with a larger --iterations, and keeps that budget for later resumes', async () => {
     expect((await cli([...ARGS, '--iterations', '5', '--out', 'short'], dir)).code).toBe(0);
     const resumed = await cli(['compare', '--resume', 'short', '--iterations', '8', '--quiet'], dir);
     expect(resumed.code).toBe(0);
@@ -104,16 +105,38 @@ describe('nladmm compare --resume', () => {
     const iterations = (await readFile(join(dir, 'short', 'sgd', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
     expect(iterations.at(-1)).toBe(8);
     expect(new Set(iterations).size).toBe(iterations.length);
+    expect(JSON.parse(await readFile(join(dir, 'short', 'config.json'), 'utf8')).options.iterations).toBe(8);
+    const again = await cli(['compare', '--resume', 'short', '--quiet'], dir);
+    expect(again.code).toBe(0);
+    await expectSameRuns(join(dir, 'short'), join(dir, 'straight'));
+  });
+
+  it('does not run a finished run again: runs stopped by --time-limit stay as they are on a bare resume', async () => {
+    expect((await cli([...ARGS, '--iterations', '1000000', '--time-limit', '0.2', '--out', 'timed'], dir)).code).toBe(0);
+    const rows = async () => JSON.parse(await readFile(join(dir, 'timed', 'compare.json'), 'utf8')).methods.map((m: Record<string, unknown>) => [m.method, m.reason, m.iterations]);
+    const before = await rows();
+    expect(before.map((r: unknown[]) => r[1])).toEqual(['time', 'time']);
+    const resumed = await cli(['compare', '--resume', 'timed', '--quiet'], dir);
+    expect(resumed.code).toBe(0);
+    expect(await rows()).toEqual(before);
   });
 
   it.each([
-    [['--resume', 'straight', '--baseline', 'gd'], /--baseline cannot change when resuming/],
+    [['--resume', 'straight', '--baseline', 'gd'], /--baseline cannot change when resuming \(the comparison's config\.json fixes it\); only --iterations, --time-limit, --metrics-every, --checkpoint-every, --plots, --quiet, --debug may be given/],
     [['--resume', 'straight', '--out', 'x'], /give no --out/],
-    [['--resume', 'nowhere'], /not a run directory/],
+    [['--resume', 'nowhere'], /not a comparison directory/],
+    [['--resume', 'straight', '--iterations', '3'], /--iterations 3 is below the 8 iterations the admm run has done/],
   ])('refuses %j', async (args, message) => {
     const run = await cli(['compare', ...args], dir);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(message);
+  });
+
+  it('checks the backend before writing anything', async () => {
+    const run = await cli(['compare', ...TASK, '--backend', 'webgpu', '--iterations', '3', '--out', 'gpu64'], dir);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/the webgpu backend computes in f32/);
+    expect(existsSync(join(dir, 'gpu64'))).toBe(false);
   });
 
   it('checks the baseline before running ADMM: a bad batch size writes nothing', async () => {

@@ -8,7 +8,7 @@
  * and the initial weights each trainer reported.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type HostMatrix, InvalidProblemError, drawWeights, resolveBackprop, resolveProblem } from '@nladmm/core';
 import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
@@ -16,7 +16,7 @@ import type { CliContext } from '../context.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { lambdaText, percent, sci } from '../format.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { encodeModel, readInitWeights, readModel } from '../io/model.ts';
+import { encodeModel, readInitWeights, readModel, recordedIteration } from '../io/model.ts';
 import { type ChartSpec, PALETTE, type Series, chartScene } from '../plot/chart.ts';
 import { readMetrics } from '../plot/charts.ts';
 import { encodePng } from '../plot/png.ts';
@@ -24,13 +24,20 @@ import { rasterize } from '../plot/raster.ts';
 import type { Primitive, Scene } from '../plot/scene.ts';
 import { renderSvg } from '../plot/svg.ts';
 import { loadRunInputs, modelInfo } from '../runInputs.ts';
-import { TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
+import { createBackend } from '../backends.ts';
+import { RESUMABLE, TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
-import { type RunOutcome, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, storedSettings } from './train.ts';
+import { type RunOutcome, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, signalExitCode, storedSettings } from './train.ts';
 
 const NOT_COMPARE = new Set(['resume', 'optimizer', 'theory-parameters', 'out', 'grad-tol']);
 const CONFIG = 'config.json';
 const INITIAL = 'initial.safetensors';
+/** How each finished run ended (a resume does not run it again unless it raises --iterations or --time-limit). */
+const OUTCOMES = 'outcomes.json';
+/** What a resume may change: the stopping and output options (compare takes no --grad-tol). */
+const COMPARE_RESUMABLE = new Set([...RESUMABLE].filter((k) => k !== 'grad-tol'));
+/** Stopping options that, given to a resume, continue the runs that had finished (both get the new budget). */
+const EXTENDING = ['iterations', 'time-limit'];
 
 export const COMPARE_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', group: 'Run', placeholder: 'DIR', description: 'output folder (must not exist or be empty)' },
@@ -179,9 +186,21 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
   if (typeof flags.resume === 'string') {
     if (flags.out !== undefined) throw new UsageError('--resume DIR continues the comparison in DIR: give no --out');
     const dir = resolve(ctx.cwd, flags.resume);
-    const settings = await storedSettings(dir, flags);
+    const settings = await storedSettings(dir, flags, 'comparison', COMPARE_RESUMABLE);
     if (!existsSync(join(dir, INITIAL))) throw new UsageError(`--resume ${dir}: not a comparison directory (no ${INITIAL})`);
-    return continueComparison(dir, settings, ctx, { command, quiet, flags });
+    for (const method of ['admm', settings.optimizer]) {
+      const checkpoint = join(dir, method, 'checkpoint.safetensors');
+      const done = existsSync(checkpoint) ? await recordedIteration(checkpoint) : 0;
+      if (settings.iterations < done) throw new UsageError(`--iterations ${settings.iterations} is below the ${done} iterations the ${method} run has done`);
+    }
+    // The comparison's own options change with the resume's (a later resume keeps the new budget).
+    if (Object.keys(flags).some((k) => !['resume', 'quiet', 'debug'].includes(k))) {
+      const path = join(dir, CONFIG);
+      const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+      await writeFileAtomic(path, `${JSON.stringify({ ...json, options: settingsToOptions(settings) }, null, 2)}\n`);
+    }
+    const extend = EXTENDING.some((k) => flags[k] !== undefined);
+    return continueComparison(dir, settings, ctx, { command, quiet, extend, fresh: false });
   }
   if (typeof flags.out !== 'string') throw new UsageError('--out DIR is required (or --resume DIR to continue a comparison)');
   const dir = resolve(ctx.cwd, flags.out);
@@ -189,7 +208,7 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
   const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
   const settings = absolutize(toSettings(mergeOptions(fromFile, { ...trainFlags, optimizer: baseline })), ctx.cwd);
   await startComparison(dir, settings, command);
-  return continueComparison(dir, settings, ctx, { command, quiet, flags: {} });
+  return continueComparison(dir, settings, ctx, { command, quiet, extend: false, fresh: true });
 }
 
 /** A method's run settings: the comparison's, with ADMM's optimiser options dropped. */
@@ -217,6 +236,8 @@ async function startComparison(dir: string, settings: TrainSettings, command: st
     if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
     throw err;
   }
+  // The backend too (a webgpu run needs f32 and an adapter): both runs create one like it.
+  (await createBackend(settings.backend, settings.precision)).dispose();
   const json = { nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: data.description }, options: settingsToOptions(settings) };
   const info = { ...modelInfo(admmSettings, { activation, plugin, data, layers }), precision: 'f64' as const, iteration: 0 };
   await createRunDirectory(dir, [
@@ -225,21 +246,52 @@ async function startComparison(dir: string, settings: TrainSettings, command: st
   ]);
 }
 
+/** A resumed run's stopping and output options: the comparison's (so that both runs keep the same budget). */
+function runFlags(settings: TrainSettings): ParsedOptions {
+  return {
+    iterations: settings.iterations,
+    'metrics-every': settings.metricsEvery,
+    'checkpoint-every': settings.checkpointEvery,
+    plots: settings.plots,
+    ...(settings.timeLimit !== undefined ? { 'time-limit': settings.timeLimit } : {}),
+  };
+}
+
 /**
- * Runs (or resumes) ADMM in DIR/admm, then the baseline in DIR/<baseline>, both from DIR/initial.safetensors, and
- * writes the report when both are done. `flags` are a resume's stopping and output options.
+ * Runs ADMM in DIR/admm, then the baseline in DIR/<baseline>, both from DIR/initial.safetensors: a run not begun
+ * starts, one stopped by a signal resumes, one that finished is kept (resumed with `extend`), then the report.
+ * A new comparison (`fresh`) whose first run fails before it begins leaves no DIR behind.
  */
-async function continueComparison(dir: string, settings: TrainSettings, ctx: CliContext, o: { command: string; quiet: boolean; flags: ParsedOptions }): Promise<number> {
+async function continueComparison(dir: string, settings: TrainSettings, ctx: CliContext, o: { command: string; quiet: boolean; extend: boolean; fresh: boolean }): Promise<number> {
   const methods = ['admm', settings.optimizer];
+  const outcomesPath = join(dir, OUTCOMES);
+  const finished = existsSync(outcomesPath) ? (JSON.parse(await readFile(outcomesPath, 'utf8')) as Record<string, RunOutcome>) : {};
+  // With --quiet only the comparison's table reaches stdout, not each run's summary.
+  const runCtx: CliContext = o.quiet ? { ...ctx, stdout: () => undefined } : ctx;
   const outcomes: RunOutcome[] = [];
   for (const method of methods) {
     const runDir = join(dir, method);
-    const resume = existsSync(join(runDir, CONFIG));
-    const runSettings = resume ? await resumeSettings(runDir, o.flags) : { ...methodSettings(settings, method), initWeights: join(dir, INITIAL), out: runDir };
-    const outcome = await executeRun({ settings: runSettings, runDir, resume, command: o.command, quiet: o.quiet, initialWeightsPath: join(dir, `initial-${method}.safetensors`) }, ctx);
-    if (outcome.code !== 0) {
-      ctx.stdout(`the comparison stopped in the ${method} run at iteration ${outcome.iterations}; continue it with: nladmm compare --resume ${dir}\n`);
-      return outcome.code;
+    const begun = existsSync(join(runDir, CONFIG));
+    if (begun && finished[method] && !o.extend) {
+      outcomes.push(finished[method]);
+      continue;
+    }
+    const runSettings = begun ? await resumeSettings(runDir, runFlags(settings)) : { ...methodSettings(settings, method), initWeights: join(dir, INITIAL), out: runDir };
+    let outcome: RunOutcome;
+    try {
+      outcome = await executeRun({ settings: runSettings, runDir, resume: begun, command: o.command, quiet: o.quiet, initialWeightsPath: join(dir, `initial-${method}.safetensors`) }, runCtx);
+    } catch (err) {
+      if (o.fresh && method === methods[0] && !existsSync(join(runDir, CONFIG))) await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    if (outcome.code === 0) {
+      finished[method] = { code: 0, reason: outcome.reason, iterations: outcome.iterations };
+      await writeFileAtomic(outcomesPath, `${JSON.stringify(finished, null, 2)}\n`);
+    }
+    // A signal stops the comparison, also one that came during a run's last iteration.
+    if (outcome.code !== 0 || outcome.stoppedBy) {
+      ctx.stdout(`the comparison stopped ${outcome.code === 0 ? 'after' : 'in'} the ${method} run at iteration ${outcome.iterations}; continue it with: nladmm compare --resume ${dir}\n`);
+      return outcome.code || signalExitCode(outcome.stoppedBy);
     }
     outcomes.push(outcome);
   }
@@ -250,7 +302,7 @@ async function writeReport(dir: string, settings: TrainSettings, methods: readon
   const baseline = methods[1];
   const drawn = await readModel(join(dir, INITIAL));
   const layers = drawn.layers;
-  const reported = await Promise.all(methods.map((m) => readInitWeights(join(dir, `initial-${m}.safetensors`), layers, settings.bias)));
+  const reported = await Promise.all(methods.map((m) => readInitWeights(join(dir, `initial-${m}.safetensors`), layers, settings.bias, 'initial weights')));
   const check = {
     identical: maxAbsDiff(reported[0], reported[1]) === 0,
     maxAbsDiff: maxAbsDiff(reported[0], reported[1]),

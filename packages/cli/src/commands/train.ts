@@ -289,12 +289,12 @@ export async function resumeSettings(runDir: string, flags: ParsedOptions): Prom
 }
 
 /**
- * The options stored in a directory's config.json (a run's, or a comparison's) with the flags of a resume on top;
- * only the options in RESUMABLE may be given.
+ * The options stored in a directory's config.json (a run's, or a comparison's: `what`) with the flags of a resume
+ * on top; only the options in `resumable` may be given.
  */
-export async function storedSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
+export async function storedSettings(runDir: string, flags: ParsedOptions, what = 'run', resumable: ReadonlySet<string> = RESUMABLE): Promise<TrainSettings> {
   const configPath = join(runDir, CONFIG);
-  if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a run directory (no ${CONFIG})`);
+  if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a ${what} directory (no ${CONFIG})`);
   let stored: { options?: Record<string, unknown> };
   try {
     stored = JSON.parse(await readFile(configPath, 'utf8')) as { options?: Record<string, unknown> };
@@ -303,8 +303,8 @@ export async function storedSettings(runDir: string, flags: ParsedOptions): Prom
   }
   if (!stored.options) throw new CliError(`${configPath}: no "options"`);
   for (const key of Object.keys(flags)) {
-    if (!RESUMABLE.has(key)) {
-      throw new UsageError(`--${key} cannot change when resuming (the run's ${CONFIG} fixes it); only ${[...RESUMABLE].filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`);
+    if (!resumable.has(key)) {
+      throw new UsageError(`--${key} cannot change when resuming (the ${what}'s ${CONFIG} fixes it); only ${[...resumable].filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`);
     }
   }
   const options: Record<string, OptionValue> = { ...optionsFromJson(stored.options, configPath), ...flags };
@@ -356,6 +356,8 @@ export interface RunOutcome {
   readonly code: number;
   readonly reason: StopReason;
   readonly iterations: number;
+  /** The signal received during the run, also when it came too late to stop it (during its last iteration). */
+  readonly stoppedBy?: string;
 }
 
 export async function executeRun(request: RunRequest, ctx: CliContext): Promise<RunOutcome> {
@@ -512,8 +514,13 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
 }
 
 function outcome(result: { reason: StopReason; iterations: number }, stopSignal: string | undefined): RunOutcome {
-  const code = result.reason !== 'cancelled' ? 0 : stopSignal === 'SIGTERM' ? 143 : 130;
-  return { code, reason: result.reason, iterations: result.iterations };
+  const code = result.reason !== 'cancelled' ? 0 : signalExitCode(stopSignal);
+  return { code, reason: result.reason, iterations: result.iterations, ...(stopSignal ? { stoppedBy: stopSignal } : {}) };
+}
+
+/** The exit code after a graceful stop by a signal (SIGINT, or an abort, 130; SIGTERM 143). */
+export function signalExitCode(signal: string | undefined): number {
+  return signal === 'SIGTERM' ? 143 : 130;
 }
 
 /** The BackpropConfig of a gd/sgd run: the network, λ and initialisation of the ADMM config plus the optimiser. */

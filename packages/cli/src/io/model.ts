@@ -9,7 +9,8 @@
  */
 import { type BackpropCheckpoint, type HostMatrix, type HostIterate, type Precision, type RngState, type TrainerCheckpoint, hostMatrix } from '@nladmm/core';
 import { DataError } from '../errors.ts';
-import { readInputFile } from './files.ts';
+import { open } from 'node:fs/promises';
+import { readFailure, readInputFile } from './files.ts';
 import type { Preprocessing, TargetKind } from '../data/datasets.ts';
 import { type SafetensorsFile, type TensorToWrite, encodeSafetensors, parseSafetensors } from './safetensors.ts';
 import { VERSION } from '../version.ts';
@@ -237,8 +238,8 @@ export function decodeBaselineCheckpoint(bytes: Uint8Array, path: string, layers
  * Initial weights from any safetensors file with tensors W1…WN (d_i × d_{i−1}, or d_i × (d_{i−1}+1) with the
  * bias column) and optionally b1…bN. Missing biases start at zero.
  */
-export async function readInitWeights(path: string, layers: readonly number[], bias: boolean): Promise<HostMatrix[]> {
-  const file = parseSafetensors(await readInputFile(path, '--init-weights'), path);
+export async function readInitWeights(path: string, layers: readonly number[], bias: boolean, what = '--init-weights'): Promise<HostMatrix[]> {
+  const file = parseSafetensors(await readInputFile(path, what), path);
   const out: HostMatrix[] = [];
   for (let i = 1; i < layers.length; i++) {
     const t = file.get(`W${i}`);
@@ -258,4 +259,32 @@ export async function readInitWeights(path: string, layers: readonly number[], b
     } else out.push(w);
   }
   return out;
+}
+
+/** The iteration k in the metadata of a checkpoint (or model) file, read from its header alone. */
+export async function recordedIteration(path: string): Promise<number> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw new DataError(path, readFailure(err));
+  }
+  try {
+    const head = Buffer.alloc(8);
+    const length = (await handle.read(head, 0, 8, 0)).bytesRead === 8 ? Number(head.readBigUInt64LE(0)) : 0;
+    if (!(length > 0 && length <= 100 * 1024 * 1024)) throw new DataError(path, 'not a safetensors file (bad header length)');
+    const header = Buffer.alloc(length);
+    if ((await handle.read(header, 0, length, 8)).bytesRead !== length) throw new DataError(path, 'truncated safetensors header');
+    let meta: { __metadata__?: { k?: unknown } };
+    try {
+      meta = JSON.parse(header.toString('utf8')) as { __metadata__?: { k?: unknown } };
+    } catch (err) {
+      throw new DataError(path, `the safetensors header is not JSON (${(err as Error).message})`);
+    }
+    const k = Number(meta.__metadata__?.k);
+    if (!Number.isInteger(k) || k < 0) throw new DataError(path, 'no iteration k in the metadata');
+    return k;
+  } finally {
+    await handle.close();
+  }
 }
