@@ -422,7 +422,8 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
       options: settingsToOptions(settings),
     };
     const initial = await trainer.checkpoint();
-    if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(await trainer.solver.weights(), { ...info, iteration: 0 }));
+    // W^0 as the trainer reports it: the checkpoint just downloaded holds it (W[0] is unused).
+    if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(initial.iterate.W.slice(1), { ...info, iteration: 0 }));
     await createRunDirectory(runDir, [
       { name: CONFIG, data: `${JSON.stringify(config, null, 2)}\n` },
       { name: METRICS, data: '' },
