@@ -6,8 +6,11 @@
 #    one iteration, of the solve and of the Cholesky (--profile), and the table of the targets;
 # 2. train/: `nladmm train --preset fashion-mnist` on all 60000 training images on the GPU (progress log, config,
 #    metrics, plots; the checkpoint stays there, V and Λ are 128 MB); 3. sweep.log/json: the square and ADMM GEMMs
-#    for each tile config below. Each part has a time limit (≤ 540 s in all, + 15 s each to kill a hung one), so
+#    for each tile config below. Each part has a time limit (≤ 550 s in all, + 15 s each to kill a hung one), so
 #    that one that hangs leaves time and output for the others: give the device call timeout_s 600.
+# 4. sweep-unsafe.log/json: two of those configs again with Dawn's robustness off (no bounds clamps on buffer and
+#    workgroup-array indices), to learn whether the clamps cost GEMM throughput (the kernels check their own bounds,
+#    but a browser cannot turn robustness off, so the default stays on).
 # BENCH_EXTRA adds arguments to both runs (BENCH_EXTRA=--quick tries the script itself on a small problem).
 set -uo pipefail
 out=${1:?usage: bash scripts/device-bench.sh OUTPUT_FOLDER}
@@ -35,9 +38,14 @@ if [ -d .bundle/fashion-mnist ]; then
   cp /tmp/nladmm-run/plots/*.svg "$out/train/" 2>/dev/null
 fi
 configs=128x128,64x64,128x64,64x128,128x128-k8-t8x8,128x128-k32-t8x8,64x64-k16-t8x8,128x128-k16-t8x8-s2,64x64-k16-t4x4-s2,128x64-k16-t8x4-s2
-timeout -k 15 150 node .bundle/bench.mjs --repeats 3 --warmup-ms 500 --only sweep --sweep-configs "$configs" ${BENCH_EXTRA:-} --out "$out/sweep.json" > "$out/sweep.log" 2>&1
+timeout -k 15 110 node .bundle/bench.mjs --repeats 3 --warmup-ms 500 --only sweep --sweep-configs "$configs" ${BENCH_EXTRA:-} --out "$out/sweep.json" > "$out/sweep.log" 2>&1
 echo "sweep exit $?" >> "$out/sweep.log"
+timeout -k 15 50 node .bundle/bench.mjs --repeats 3 --warmup-ms 500 --only sweep --sweep-configs 128x128,64x64 \
+  --dawn-options enable-dawn-features=disable_workgroup_init,disable_robustness ${BENCH_EXTRA:-} --out "$out/sweep-unsafe.json" > "$out/sweep-unsafe.log" 2>&1
+echo "sweep (robustness off) exit $?" >> "$out/sweep-unsafe.log"
 [ -n "${sampler:-}" ] && kill "$sampler"
 tail -n 60 "$out/bench.log"
 tail -n 6 "$out/train/log.txt" 2>/dev/null
 grep -E 'GFLOP|failed|WRONG' "$out/sweep.log"
+echo "robustness off:"
+grep -E 'GFLOP|failed|WRONG' "$out/sweep-unsafe.log"
