@@ -14,11 +14,7 @@ struct Params {
   offsetB: u32,
   ldB: u32,
   partialBase: u32,
-  count: u32,
-  scalarSlot: u32,
   scaleB: f32,
-  unused0: u32,
-  unused1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

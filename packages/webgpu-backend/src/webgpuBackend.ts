@@ -926,7 +926,7 @@ export class WebGpuBackend implements Backend {
           { placeholder: 'B', buffer: opB.buffer, access: 'read', type: 'f32' },
           { placeholder: 'PARTIALS', buffer: partials, access: 'read_write', type: 'u32' },
         ],
-        params: [a.rows, p.c1 - p.c0, opA.offset, opA.ld, opB.offset, opB.ld, base, 0, 0, f32(scaleB), 0, 0],
+        params: [a.rows, p.c1 - p.c0, opA.offset, opA.ld, opB.offset, opB.ld, base, f32(scaleB)],
         groups: [p.gx, p.gy, 1],
         label: `reduce ${op} ${a.rows}×${p.c1 - p.c0}`,
       };
