@@ -1,5 +1,6 @@
 export * from './backend.ts';
 export * from './backendChecks.ts';
+export * from './checkedBackend.ts';
 export * from './activation.ts';
 export * from './registry.ts';
 export * from './stepRule.ts';

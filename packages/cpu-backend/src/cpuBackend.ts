@@ -1,21 +1,4 @@
-import {
-  type Activation,
-  type AdamStepOptions,
-  type Backend,
-  type DeviceScalar,
-  type Matrix,
-  type Precision,
-  assertDimension,
-  assertSameShape,
-  assertSolveShapes,
-  assertSquare,
-  assertUploadLength,
-  assertViewFits,
-  gemmShape,
-  gramShape,
-  ownMatrix,
-  ownScalar,
-} from '@nladmm/core';
+import { type Activation, type AdamStepOptions, CheckedBackend, type DeviceScalar, type Matrix, type Precision } from '@nladmm/core';
 import { choleskyInPlace, solveCholeskyInPlace } from './cholesky.ts';
 import { GemmWorkspace, type Storage, type Strided, multiplyInto } from './gemm.ts';
 
@@ -71,15 +54,15 @@ class CpuScalar implements DeviceScalar {
  * The reference backend: plain JavaScript on one core. Dense products go through a packed, cache-blocked
  * kernel with a 4 × 4 register block; Cholesky and the triangular solves are blocked around that kernel.
  */
-export class CpuBackend implements Backend {
+export class CpuBackend extends CheckedBackend<CpuMatrix, CpuScalar> {
   readonly name = 'cpu';
   readonly precision: Precision;
   #allocations = new Set<Allocation>();
   #scalars = new Set<CpuScalar>();
   #workspace: GemmWorkspace | undefined;
-  #disposed = false;
 
   constructor(options: CpuBackendOptions = {}) {
+    super(CpuMatrix, CpuScalar);
     const precision = options.precision ?? 'f64';
     if (precision !== 'f64' && precision !== 'f32') throw new RangeError(`cpu backend: unknown precision '${precision}'`);
     this.precision = precision;
@@ -91,18 +74,13 @@ export class CpuBackend implements Backend {
 
   // ---- memory ----
 
-  alloc(rows: number, cols: number): Matrix {
-    this.#assertAlive('alloc');
-    assertDimension('alloc', 'rows', rows);
-    assertDimension('alloc', 'cols', cols);
+  protected _alloc(rows: number, cols: number): CpuMatrix {
     const allocation = new Allocation(this.#newStorage(rows * cols), this);
     this.#allocations.add(allocation);
     return new CpuMatrix(rows, cols, cols, allocation, false);
   }
 
-  upload(dst: Matrix, data: ArrayLike<number>): void {
-    const d = this.#use('upload', dst);
-    assertUploadLength(d, data.length);
+  protected _upload(d: CpuMatrix, data: ArrayLike<number>): void {
     const out = d.data;
     for (let r = 0; r < d.rows; r++) {
       const row = r * d.ld;
@@ -111,8 +89,7 @@ export class CpuBackend implements Backend {
     }
   }
 
-  async download(src: Matrix): Promise<Float64Array> {
-    const s = this.#use('download', src);
+  protected async _download(s: CpuMatrix): Promise<Float64Array> {
     const packed = new Float64Array(s.rows * s.cols);
     const data = s.data;
     for (let r = 0; r < s.rows; r++) {
@@ -122,23 +99,16 @@ export class CpuBackend implements Backend {
     return packed;
   }
 
-  free(m: Matrix): void {
-    const matrix = this.#use('free', m);
-    if (matrix.isView) throw new Error('free: cannot free a view; free the matrix it was made from');
+  protected _free(matrix: CpuMatrix): void {
     matrix.allocation.release();
     this.#allocations.delete(matrix.allocation);
   }
 
-  view(m: Matrix, rows: number, cols: number): Matrix {
-    const parent = this.#use('view', m);
-    assertViewFits(parent, rows, cols);
+  protected _view(parent: CpuMatrix, rows: number, cols: number): CpuMatrix {
     return new CpuMatrix(rows, cols, parent.ld, parent.allocation, true);
   }
 
-  copy(src: Matrix, dst: Matrix): void {
-    const s = this.#use('copy', src);
-    const d = this.#use('copy', dst);
-    assertSameShape('copy', 'dst', d, s);
+  protected _copy(s: CpuMatrix, d: CpuMatrix): void {
     const from = s.data;
     const to = d.data;
     for (let r = 0; r < s.rows; r++) {
@@ -148,53 +118,38 @@ export class CpuBackend implements Backend {
     }
   }
 
-  fill(dst: Matrix, value: number): void {
-    const d = this.#use('fill', dst);
+  protected _fill(d: CpuMatrix, value: number): void {
     for (let r = 0; r < d.rows; r++) d.data.fill(value, r * d.ld, r * d.ld + d.cols);
   }
 
   // ---- device scalars ----
 
-  scalar(value = 0): DeviceScalar {
-    this.#assertAlive('scalar');
+  protected _scalar(value: number): CpuScalar {
     const s = new CpuScalar(this.#round(value), this);
     this.#scalars.add(s);
     return s;
   }
 
-  async readScalar(s: DeviceScalar): Promise<number> {
-    return this.#useScalar('readScalar', s).value;
+  protected async _readScalars(list: readonly CpuScalar[]): Promise<number[]> {
+    return list.map((s) => s.value);
   }
 
-  async readScalars(list: readonly DeviceScalar[]): Promise<number[]> {
-    return list.map((s) => this.#useScalar('readScalars', s).value);
-  }
-
-  freeScalar(s: DeviceScalar): void {
-    const scalar = this.#useScalar('freeScalar', s);
+  protected _freeScalar(scalar: CpuScalar): void {
     scalar.released = true;
     this.#scalars.delete(scalar);
   }
 
-  scalarAffine(out: DeviceScalar, s: DeviceScalar, a: number, b: number): void {
-    const value = this.#useScalar('scalarAffine', s).value;
-    this.#useScalar('scalarAffine', out).value = this.#round(a * value + b);
+  protected _scalarAffine(out: CpuScalar, s: CpuScalar, a: number, b: number): void {
+    out.value = this.#round(a * s.value + b);
   }
 
   // ---- dense linear algebra ----
 
-  gemm(alpha: number, a: Matrix, transA: boolean, b: Matrix, transB: boolean, beta: number, c: Matrix): void {
-    const A = this.#use('gemm', a);
-    const B = this.#use('gemm', b);
-    const C = this.#use('gemm', c);
-    const { m, n, k } = gemmShape(A, transA, B, transB, C, C.allocation === A.allocation || C.allocation === B.allocation);
-    multiplyInto(this.#gemmWorkspace(), m, n, k, alpha, A.strided, transA, B.strided, transB, beta, C.strided, false);
+  protected _gemm(alpha: number, A: CpuMatrix, transA: boolean, B: CpuMatrix, transB: boolean, beta: number, C: CpuMatrix, shape: { m: number; n: number; k: number }): void {
+    multiplyInto(this.#gemmWorkspace(), shape.m, shape.n, shape.k, alpha, A.strided, transA, B.strided, transB, beta, C.strided, false);
   }
 
-  gram(alpha: number, a: Matrix, transA: boolean, beta: number, c: Matrix): void {
-    const A = this.#use('gram', a);
-    const C = this.#use('gram', c);
-    const { n, k } = gramShape(A, transA, C, C.allocation === A.allocation);
+  protected _gram(alpha: number, A: CpuMatrix, transA: boolean, beta: number, C: CpuMatrix, { n, k }: { n: number; k: number }): void {
     multiplyInto(this.#gemmWorkspace(), n, n, k, alpha, A.strided, transA, A.strided, !transA, beta, C.strided, true);
     const data = C.data;
     for (let i = 0; i < n; i++) {
@@ -202,12 +157,8 @@ export class CpuBackend implements Backend {
     }
   }
 
-  shiftedScale(s: Matrix, c: DeviceScalar, shift: number, out: Matrix): void {
-    const S = this.#use('shiftedScale', s);
-    const O = this.#use('shiftedScale', out);
-    assertSquare('shiftedScale', 'S', S);
-    assertSameShape('shiftedScale', 'out', O, S);
-    const scale = this.#useScalar('shiftedScale', c).value;
+  protected _shiftedScale(S: CpuMatrix, c: CpuScalar, shift: number, O: CpuMatrix): void {
+    const scale = c.value;
     const from = S.data;
     const to = O.data;
     for (let r = 0; r < S.rows; r++) {
@@ -217,12 +168,7 @@ export class CpuBackend implements Backend {
     }
   }
 
-  adamStep(g: Matrix, m: Matrix, v: Matrix, w: Matrix, options: AdamStepOptions): void {
-    const G = this.#use('adamStep', g);
-    const M = this.#use('adamStep', m);
-    const V = this.#use('adamStep', v);
-    const W = this.#use('adamStep', w);
-    for (const [what, x] of [['M', M], ['V', V], ['W', W]] as const) assertSameShape('adamStep', what, x, G);
+  protected _adamStep(G: CpuMatrix, M: CpuMatrix, V: CpuMatrix, W: CpuMatrix, options: AdamStepOptions): void {
     const { learningRate, beta1, beta2, epsilon, step } = options;
     const firstCorrection = 1 - beta1 ** step;
     const secondCorrection = 1 - beta2 ** step;
@@ -238,10 +184,7 @@ export class CpuBackend implements Backend {
     }
   }
 
-  axpby(alpha: number, x: Matrix, beta: number, y: Matrix): void {
-    const X = this.#use('axpby', x);
-    const Y = this.#use('axpby', y);
-    assertSameShape('axpby', 'Y', Y, X);
+  protected _axpby(alpha: number, X: CpuMatrix, beta: number, Y: CpuMatrix): void {
     const xs = X.data;
     const ys = Y.data;
     for (let r = 0; r < X.rows; r++) {
@@ -253,21 +196,17 @@ export class CpuBackend implements Backend {
 
   // ---- symmetric positive definite systems ----
 
-  cholesky(m: Matrix): void {
-    const M = this.#use('cholesky', m);
-    assertSquare('cholesky', 'matrix', M);
+  protected _cholesky(M: CpuMatrix): void {
     this.#inFloat64(M, true, (a) => choleskyInPlace(this.#gemmWorkspace(), a, M.rows));
   }
 
-  solveLeft(l: Matrix, b: Matrix): void {
-    const [L, B] = this.#solveOperands('solveLeft', l, b, b.rows, 'rows');
+  protected _solveLeft(L: CpuMatrix, B: CpuMatrix): void {
     this.#inFloat64(L, false, (factor) =>
       this.#inFloat64(B, true, (rhs) => solveCholeskyInPlace(this.#gemmWorkspace(), factor, L.rows, rhs, B.cols)),
     );
   }
 
-  solveRight(l: Matrix, b: Matrix): void {
-    const [L, B] = this.#solveOperands('solveRight', l, b, b.cols, 'cols');
+  protected _solveRight(L: CpuMatrix, B: CpuMatrix): void {
     // B (L Lᵀ)⁻¹ = ((L Lᵀ)⁻¹ Bᵀ)ᵀ: solve on the transpose, whose right-hand sides are columns.
     const n = L.rows;
     const r = B.rows;
@@ -287,12 +226,9 @@ export class CpuBackend implements Backend {
   // ---- the activation's elementwise steps ----
 
   /** Nothing to compile: the CPU runs the activation's scalar functions directly. */
-  async prepareActivation(): Promise<void> {}
+  protected async _prepareActivation(): Promise<void> {}
 
-  activate(act: Activation, z: Matrix, out: Matrix): void {
-    const Z = this.#use('activate', z);
-    const O = this.#use('activate', out);
-    assertSameShape('activate', 'out', O, Z);
+  protected _activate(act: Activation, Z: CpuMatrix, O: CpuMatrix): void {
     const from = Z.data;
     const to = O.data;
     for (let r = 0; r < Z.rows; r++) {
@@ -302,14 +238,7 @@ export class CpuBackend implements Backend {
     }
   }
 
-  multiplierStep(act: Activation, s: Matrix, v: Matrix, lambda: Matrix, beta: number, withDerivative: boolean, out: Matrix): void {
-    const S = this.#use('multiplierStep', s);
-    const V = this.#use('multiplierStep', v);
-    const Lambda = this.#use('multiplierStep', lambda);
-    const O = this.#use('multiplierStep', out);
-    assertSameShape('multiplierStep', 'V', V, S);
-    assertSameShape('multiplierStep', 'Λ', Lambda, S);
-    assertSameShape('multiplierStep', 'out', O, S);
+  protected _multiplierStep(act: Activation, S: CpuMatrix, V: CpuMatrix, Lambda: CpuMatrix, beta: number, withDerivative: boolean, O: CpuMatrix): void {
     const [sData, vData, lambdaData, outData] = [S.data, V.data, Lambda.data, O.data];
     for (let r = 0; r < S.rows; r++) {
       for (let q = 0; q < S.cols; q++) {
@@ -322,9 +251,7 @@ export class CpuBackend implements Backend {
 
   // ---- reductions into device scalars ----
 
-  sumSquares(out: DeviceScalar, a: Matrix): void {
-    const A = this.#use('sumSquares', a);
-    const target = this.#useScalar('sumSquares', out);
+  protected _sumSquares(target: CpuScalar, A: CpuMatrix): void {
     const data = A.data;
     let sum = 0;
     for (let r = 0; r < A.rows; r++) {
@@ -333,11 +260,7 @@ export class CpuBackend implements Backend {
     target.value = this.#round(sum);
   }
 
-  maxAbs(out: DeviceScalar, a: Matrix, b?: Matrix, scaleB = 1): void {
-    const A = this.#use('maxAbs', a);
-    const B = b === undefined ? undefined : this.#use('maxAbs', b);
-    if (B) assertSameShape('maxAbs', 'B', B, A);
-    const target = this.#useScalar('maxAbs', out);
+  protected _maxAbs(target: CpuScalar, A: CpuMatrix, B: CpuMatrix | undefined, scaleB: number): void {
     const aData = A.data;
     const bData = B?.data;
     const bLd = B?.ld ?? 0;
@@ -357,11 +280,7 @@ export class CpuBackend implements Backend {
     target.value = this.#round(max);
   }
 
-  dot(out: DeviceScalar, a: Matrix, b: Matrix): void {
-    const A = this.#use('dot', a);
-    const B = this.#use('dot', b);
-    assertSameShape('dot', 'B', B, A);
-    const target = this.#useScalar('dot', out);
+  protected _dot(target: CpuScalar, A: CpuMatrix, B: CpuMatrix): void {
     const aData = A.data;
     const bData = B.data;
     let sum = 0;
@@ -373,15 +292,14 @@ export class CpuBackend implements Backend {
 
   // ---- lifecycle ----
 
-  async sync(): Promise<void> {}
+  protected async _sync(): Promise<void> {}
 
-  dispose(): void {
+  protected _dispose(): void {
     for (const allocation of this.#allocations) allocation.release();
     for (const scalar of this.#scalars) scalar.released = true;
     this.#allocations.clear();
     this.#scalars.clear();
     this.#workspace = undefined;
-    this.#disposed = true;
   }
 
   // ---- internals ----
@@ -397,25 +315,6 @@ export class CpuBackend implements Backend {
   #gemmWorkspace(): GemmWorkspace {
     this.#workspace ??= new GemmWorkspace();
     return this.#workspace;
-  }
-
-  #assertAlive(op: string): void {
-    if (this.#disposed) throw new Error(`${op}: the cpu backend was disposed`);
-  }
-
-  #use(op: string, m: Matrix): CpuMatrix {
-    return ownMatrix(op, m, CpuMatrix, this, 'cpu');
-  }
-
-  #useScalar(op: string, s: DeviceScalar): CpuScalar {
-    return ownScalar(op, s, CpuScalar, this, 'cpu');
-  }
-
-  #solveOperands(op: string, l: Matrix, b: Matrix, bDim: number, bDimName: string): [CpuMatrix, CpuMatrix] {
-    const L = this.#use(op, l);
-    const B = this.#use(op, b);
-    assertSolveShapes(op, L, B, bDim, bDimName, L.allocation === B.allocation);
-    return [L, B];
   }
 
   /**
