@@ -2,23 +2,11 @@
 import {
   type Activation,
   type AdamStepOptions,
-  type Backend,
+  CheckedBackend,
   type DeviceScalar,
-  type Matrix,
   NotPositiveDefiniteError,
   type Precision,
-  assertDimension,
-  assertSameShape,
-  assertShape,
-  assertSolveShapes,
-  assertSquare,
-  assertUploadLength,
-  assertViewFits,
-  gemmShape,
-  gramShape,
   matrixShape as shape,
-  ownMatrix,
-  ownScalar,
 } from '@nladmm/core';
 import { GemmEngine, type GemmTuning, TILE_CONFIGS } from './gemm.ts';
 import { type DispatchSpec, GpuRuntime, type ProfileEntry, type RuntimeStats, ShaderCompileError, f32 } from './runtime.ts';
@@ -90,7 +78,7 @@ type ReduceOp = 'sumsq' | 'dot' | 'maxabs';
  * hundred dispatches; device scalars live in one storage buffer and are read by the kernels that need them, so an
  * iteration of Algorithm 1 needs no readback. See ../../../shaders/*.wgsl for the kernels.
  */
-export class WebGpuBackend implements Backend {
+export class WebGpuBackend extends CheckedBackend<GpuMatrix, GpuScalar> {
   readonly name = 'webgpu';
   readonly precision: Precision = 'f32';
   readonly maxBindingBytes: number;
@@ -111,9 +99,9 @@ export class WebGpuBackend implements Backend {
   #statusDirty = false;
   readonly #workspaces = new Map<string, TrackedBuffer>();
   readonly #prepared = new Set<string>();
-  #disposed = false;
 
   private constructor(options: WebGpuBackendOptions) {
+    super(GpuMatrix, GpuScalar);
     const device = options.device;
     this.#runtime = new GpuRuntime(device);
     const limit = device.limits.maxStorageBufferBindingSize;
@@ -213,7 +201,7 @@ export class WebGpuBackend implements Backend {
    * are the same as without profiling.
    */
   async profile(run: () => void | Promise<void>, capacity = 2048): Promise<ProfileEntry[]> {
-    this.#assertAlive('profile');
+    this.assertAlive('profile');
     await this.sync();
     this.#runtime.startProfile(capacity);
     let entries: ProfileEntry[];
@@ -229,10 +217,7 @@ export class WebGpuBackend implements Backend {
 
   // ---- memory ----
 
-  alloc(rows: number, cols: number): Matrix {
-    this.#assertAlive('alloc');
-    assertDimension('alloc', 'rows', rows);
-    assertDimension('alloc', 'cols', cols);
+  protected _alloc(rows: number, cols: number): GpuMatrix {
     const bytes = rows * cols * 4;
     let chunkCols = cols;
     if (bytes > this.maxBindingBytes) {
@@ -255,9 +240,7 @@ export class WebGpuBackend implements Backend {
     return new GpuMatrix(rows, cols, cols, allocation, false);
   }
 
-  upload(dst: Matrix, data: ArrayLike<number>): void {
-    const d = this.#use('upload', dst);
-    assertUploadLength(d, data.length);
+  protected _upload(d: GpuMatrix, data: ArrayLike<number>): void {
     if (d.rows === 0 || d.cols === 0) return;
     const block = matrixBlock(d);
     for (const [c0, c1] of intervals(d.cols, block.cuts)) {
@@ -278,8 +261,7 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  async download(src: Matrix): Promise<Float64Array> {
-    const s = this.#use('download', src);
+  protected async _download(s: GpuMatrix): Promise<Float64Array> {
     const out = new Float64Array(s.rows * s.cols);
     const block = matrixBlock(s);
     const pieces = s.rows === 0 || s.cols === 0 ? [] : intervals(s.cols, block.cuts).map(([c0, c1]) => ({ c0, c1, op: block.at(0, c0) }));
@@ -297,9 +279,7 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  free(m: Matrix): void {
-    const matrix = this.#use('free', m);
-    if (matrix.isView) throw new Error('free: cannot free a view; free the matrix it was made from');
+  protected _free(matrix: GpuMatrix): void {
     const a = matrix.allocation;
     a.released = true;
     for (const chunk of a.chunks) this.#runtime.release(chunk.buffer);
@@ -307,28 +287,21 @@ export class WebGpuBackend implements Backend {
     this.#allocations.delete(a);
   }
 
-  view(m: Matrix, rows: number, cols: number): Matrix {
-    const parent = this.#use('view', m);
-    assertViewFits(parent, rows, cols);
+  protected _view(parent: GpuMatrix, rows: number, cols: number): GpuMatrix {
     return new GpuMatrix(rows, cols, parent.ld, parent.allocation, true);
   }
 
-  copy(src: Matrix, dst: Matrix): void {
-    const s = this.#use('copy', src);
-    const d = this.#use('copy', dst);
-    assertSameShape('copy', 'dst', d, s);
+  protected _copy(s: GpuMatrix, d: GpuMatrix): void {
     this.#elementwise('copy', undefined, d, [s], {});
   }
 
-  fill(dst: Matrix, value: number): void {
-    const d = this.#use('fill', dst);
+  protected _fill(d: GpuMatrix, value: number): void {
     this.#elementwise('fill', undefined, d, [], { alpha: value });
   }
 
   // ---- device scalars ----
 
-  scalar(value = 0): DeviceScalar {
-    this.#assertAlive('scalar');
+  protected _scalar(value: number): GpuScalar {
     let slot = this.#freeSlots.pop();
     if (slot === undefined) {
       if (this.#nextSlot === this.#scalarCapacity) this.#growScalars();
@@ -340,14 +313,8 @@ export class WebGpuBackend implements Backend {
     return s;
   }
 
-  async readScalar(s: DeviceScalar): Promise<number> {
-    const scalar = this.#useScalar('readScalar', s);
-    const [data] = await this.#read([{ buffer: this.#scalarBuffer, offset: scalar.slot * 4, size: 4 }]);
-    return new Float32Array(data)[0];
-  }
-
-  async readScalars(list: readonly DeviceScalar[]): Promise<number[]> {
-    const slots = list.map((s) => this.#useScalar('readScalars', s).slot);
+  protected async _readScalars(list: readonly GpuScalar[]): Promise<number[]> {
+    const slots = list.map((s) => s.slot);
     if (slots.length === 0) return [];
     // One copy of the slot range that holds them all (at most SCALAR_SLOTS · 4 bytes).
     const first = Math.min(...slots);
@@ -357,55 +324,35 @@ export class WebGpuBackend implements Backend {
     return slots.map((slot) => values[slot - first]);
   }
 
-  freeScalar(s: DeviceScalar): void {
-    const scalar = this.#useScalar('freeScalar', s);
+  protected _freeScalar(scalar: GpuScalar): void {
     scalar.released = true;
     this.#scalars.delete(scalar);
     this.#freeSlots.push(scalar.slot);
   }
 
-  scalarAffine(out: DeviceScalar, s: DeviceScalar, a: number, b: number): void {
-    const source = this.#useScalar('scalarAffine', s);
-    const target = this.#useScalar('scalarAffine', out);
+  protected _scalarAffine(target: GpuScalar, source: GpuScalar, a: number, b: number): void {
     this.#scalarKernel(1, target.slot, source.slot, a, b);
   }
 
   // ---- dense linear algebra ----
 
-  gemm(alpha: number, a: Matrix, transA: boolean, b: Matrix, transB: boolean, beta: number, c: Matrix): void {
-    const A = this.#use('gemm', a);
-    const B = this.#use('gemm', b);
-    const C = this.#use('gemm', c);
-    const { m, n } = gemmShape(A, transA, B, transB, C, C.allocation === A.allocation || C.allocation === B.allocation);
+  protected _gemm(alpha: number, A: GpuMatrix, transA: boolean, B: GpuMatrix, transB: boolean, beta: number, C: GpuMatrix, { m, n }: { m: number; n: number; k: number }): void {
     if (m === 0 || n === 0) return;
     this.#gemm.multiply(alpha, matrixBlock(A), transA, matrixBlock(B), transB, beta, matrixBlock(C));
   }
 
-  gram(alpha: number, a: Matrix, transA: boolean, beta: number, c: Matrix): void {
-    const A = this.#use('gram', a);
-    const C = this.#use('gram', c);
-    const { n } = gramShape(A, transA, C, C.allocation === A.allocation);
+  protected _gram(alpha: number, A: GpuMatrix, transA: boolean, beta: number, C: GpuMatrix, { n }: { n: number; k: number }): void {
     this.#assertWhole('gram', 'C', C);
     if (n === 0) return;
     const block = matrixBlock(A);
     this.#gemm.multiply(alpha, block, transA, block, !transA, beta, matrixBlock(C), { sym: 2 });
   }
 
-  shiftedScale(s: Matrix, c: DeviceScalar, shift: number, out: Matrix): void {
-    const S = this.#use('shiftedScale', s);
-    const O = this.#use('shiftedScale', out);
-    assertSquare('shiftedScale', 'S', S);
-    assertSameShape('shiftedScale', 'out', O, S);
-    const scalar = this.#useScalar('shiftedScale', c);
+  protected _shiftedScale(S: GpuMatrix, scalar: GpuScalar, shift: number, O: GpuMatrix): void {
     this.#elementwise('shifted', undefined, O, [S], { shift, slot: scalar.slot });
   }
 
-  adamStep(g: Matrix, m: Matrix, v: Matrix, w: Matrix, options: AdamStepOptions): void {
-    const G = this.#use('adamStep', g);
-    const M = this.#use('adamStep', m);
-    const V = this.#use('adamStep', v);
-    const W = this.#use('adamStep', w);
-    for (const [what, x] of [['M', M], ['V', V], ['W', W]] as const) assertShape(`adamStep: ${what}`, x, G.rows, G.cols);
+  protected _adamStep(G: GpuMatrix, M: GpuMatrix, V: GpuMatrix, W: GpuMatrix, options: AdamStepOptions): void {
     const { learningRate, beta1, beta2, epsilon, step } = options;
     this.#elementwise('axpby', undefined, M, [G], { alpha: 1 - beta1, beta: beta1 });
     this.#elementwise('square_axpby', undefined, V, [G], { alpha: 1 - beta2, beta: beta2 });
@@ -413,18 +360,13 @@ export class WebGpuBackend implements Backend {
     this.#elementwise('adam_apply', undefined, W, [M, V], { alpha: learningRate / (1 - beta1 ** step), beta: 1 / (1 - beta2 ** step), shift: epsilon });
   }
 
-  axpby(alpha: number, x: Matrix, beta: number, y: Matrix): void {
-    const X = this.#use('axpby', x);
-    const Y = this.#use('axpby', y);
-    assertShape('axpby: Y', Y, X.rows, X.cols);
+  protected _axpby(alpha: number, X: GpuMatrix, beta: number, Y: GpuMatrix): void {
     this.#elementwise('axpby', undefined, Y, [X], { alpha, beta });
   }
 
   // ---- symmetric positive definite systems ----
 
-  cholesky(m: Matrix): void {
-    const M = this.#use('cholesky', m);
-    assertSquare('cholesky', 'matrix', M);
+  protected _cholesky(M: GpuMatrix): void {
     this.#assertWhole('cholesky', 'the matrix', M);
     const n = M.rows;
     if (n === 0) return;
@@ -448,8 +390,8 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  solveLeft(l: Matrix, b: Matrix): void {
-    const [L, B] = this.#solveOperands('solveLeft', l, b, b.rows, 'rows');
+  protected _solveLeft(L: GpuMatrix, B: GpuMatrix): void {
+    this.#assertWhole('solveLeft', 'the factor L', L);
     const n = L.rows;
     if (n === 0 || B.cols === 0) return;
     if (B.cols >= (this.#inverseSolveMinRhs ?? 4 * n)) {
@@ -484,8 +426,8 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  solveRight(l: Matrix, b: Matrix): void {
-    const [L, B] = this.#solveOperands('solveRight', l, b, b.cols, 'cols');
+  protected _solveRight(L: GpuMatrix, B: GpuMatrix): void {
+    this.#assertWhole('solveRight', 'the factor L', L);
     const n = L.rows;
     if (n === 0 || B.rows === 0) return;
     if (B.allocation.split) {
@@ -733,8 +675,7 @@ export class WebGpuBackend implements Backend {
 
   // ---- the activation's elementwise steps ----
 
-  async prepareActivation(act: Activation): Promise<void> {
-    this.#assertAlive('prepareActivation');
+  protected async _prepareActivation(act: Activation): Promise<void> {
     const key = `${act.wgsl.sigma}\u0000${act.wgsl.dsigma}`;
     if (this.#prepared.has(key)) return;
     // Compile the fused kernels with the binding plans Algorithm 1 uses (all operands apart; the output aliasing S
@@ -761,49 +702,31 @@ export class WebGpuBackend implements Backend {
     this.#prepared.add(key);
   }
 
-  activate(act: Activation, z: Matrix, out: Matrix): void {
-    const Z = this.#use('activate', z);
-    const O = this.#use('activate', out);
-    assertShape('activate: out', O, Z.rows, Z.cols);
+  protected _activate(act: Activation, Z: GpuMatrix, O: GpuMatrix): void {
     this.#elementwise('activate', act, O, [Z], {});
   }
 
-  multiplierStep(act: Activation, s: Matrix, v: Matrix, lambda: Matrix, beta: number, withDerivative: boolean, out: Matrix): void {
-    const S = this.#use('multiplierStep', s);
-    const V = this.#use('multiplierStep', v);
-    const Lambda = this.#use('multiplierStep', lambda);
-    const O = this.#use('multiplierStep', out);
-    assertShape('multiplierStep: V', V, S.rows, S.cols);
-    assertShape('multiplierStep: Λ', Lambda, S.rows, S.cols);
-    assertShape('multiplierStep: out', O, S.rows, S.cols);
+  protected _multiplierStep(act: Activation, S: GpuMatrix, V: GpuMatrix, Lambda: GpuMatrix, beta: number, withDerivative: boolean, O: GpuMatrix): void {
     this.#elementwise(withDerivative ? 'multiplier_d' : 'multiplier', act, O, [S, V, Lambda], { beta });
   }
 
   // ---- reductions into device scalars ----
 
-  sumSquares(out: DeviceScalar, a: Matrix): void {
-    const A = this.#use('sumSquares', a);
-    this.#reduce('sumsq', this.#useScalar('sumSquares', out), A, undefined, 1);
+  protected _sumSquares(out: GpuScalar, A: GpuMatrix): void {
+    this.#reduce('sumsq', out, A, undefined, 1);
   }
 
-  maxAbs(out: DeviceScalar, a: Matrix, b?: Matrix, scaleB = 1): void {
-    const A = this.#use('maxAbs', a);
-    const B = b === undefined ? undefined : this.#use('maxAbs', b);
-    if (B) assertShape('maxAbs: B', B, A.rows, A.cols);
-    this.#reduce('maxabs', this.#useScalar('maxAbs', out), A, B, scaleB);
+  protected _maxAbs(out: GpuScalar, A: GpuMatrix, B: GpuMatrix | undefined, scaleB: number): void {
+    this.#reduce('maxabs', out, A, B, scaleB);
   }
 
-  dot(out: DeviceScalar, a: Matrix, b: Matrix): void {
-    const A = this.#use('dot', a);
-    const B = this.#use('dot', b);
-    assertShape('dot: B', B, A.rows, A.cols);
-    this.#reduce('dot', this.#useScalar('dot', out), A, B, 1);
+  protected _dot(out: GpuScalar, A: GpuMatrix, B: GpuMatrix): void {
+    this.#reduce('dot', out, A, B, 1);
   }
 
   // ---- lifecycle ----
 
-  async sync(): Promise<void> {
-    this.#assertAlive('sync');
+  protected async _sync(): Promise<void> {
     if (this.#statusDirty) await this.#read([]);
     else {
       await this.#runtime.idle();
@@ -811,9 +734,7 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
+  protected _dispose(): void {
     for (const a of this.#allocations) {
       a.released = true;
       a.chunks = [];
@@ -997,7 +918,7 @@ export class WebGpuBackend implements Backend {
 
   /** Reads byte ranges after all pending work, with the Cholesky status word when a factorisation ran. */
   async #read(ranges: { buffer: TrackedBuffer; offset: number; size: number }[]): Promise<ArrayBuffer[]> {
-    this.#assertAlive('read');
+    this.assertAlive('read');
     const checkStatus = this.#statusDirty;
     const all = checkStatus ? [...ranges, { buffer: this.#status, offset: 0, size: STATUS_BYTES }] : ranges;
     if (checkStatus) this.#statusDirty = false;
@@ -1021,31 +942,11 @@ export class WebGpuBackend implements Backend {
     if (error) throw new Error(`webgpu backend: the device reported an error: ${error}`);
   }
 
-  #assertAlive(op: string): void {
-    if (this.#disposed) throw new Error(`${op}: the webgpu backend was disposed`);
-  }
-
   #assertWhole(op: string, what: string, m: GpuMatrix): void {
     if (m.allocation.split) {
       throw new RangeError(
         `${op}: ${what} (${shape(m)}) is split into ${m.allocation.chunks.length} column chunks because it exceeds maxBindingBytes = ${this.maxBindingBytes}; this op needs it in one buffer`,
       );
     }
-  }
-
-  #use(op: string, m: Matrix): GpuMatrix {
-    return ownMatrix(op, m, GpuMatrix, this, 'webgpu');
-  }
-
-  #useScalar(op: string, s: DeviceScalar): GpuScalar {
-    return ownScalar(op, s, GpuScalar, this, 'webgpu');
-  }
-
-  #solveOperands(op: string, l: Matrix, b: Matrix, bDim: number, bDimName: string): [GpuMatrix, GpuMatrix] {
-    const L = this.#use(op, l);
-    const B = this.#use(op, b);
-    assertSolveShapes(op, L, B, bDim, bDimName, L.allocation === B.allocation);
-    this.#assertWhole(op, 'the factor L', L);
-    return [L, B];
   }
 }
