@@ -19,12 +19,14 @@ fi
 # - chromium: the browser tests drive it through puppeteer-core (test/browser), and Dawn runs the WebGPU tests on
 #   the SwiftShader Vulkan driver it ships (/usr/lib/chromium/vk_swiftshader_icd.json, from chromium-common).
 # - libvulkan1: the Vulkan loader Dawn opens.
+# - libopenblas0-pthread: the CBLAS + LAPACK library of the blas backend (libopenblas.so.0, threaded).
 # Missing ones are installed as root (CI: a fresh Debian 12) with one `apt-get update`; elsewhere a hint is printed.
 NLADMM_CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 missing=()
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
 { [ -x "$NLADMM_CHROMIUM" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; } || missing+=(chromium)
 { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || ls /usr/lib/*/libvulkan.so.1 >/dev/null 2>&1; } || missing+=(libvulkan1)
+{ ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0' || ls /usr/lib/*/libopenblas.so.0 >/dev/null 2>&1; } || missing+=(libopenblas0-pthread)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian packages: ${missing[*]}" >&2
