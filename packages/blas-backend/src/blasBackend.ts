@@ -1,12 +1,16 @@
 import { availableParallelism } from 'node:os';
-import { NotPositiveDefiniteError, type Precision } from '@nladmm/core';
+import { type Activation, type AdamStepOptions, NotPositiveDefiniteError, type Precision } from '@nladmm/core';
 import { TypedArrayBackend, type TypedArrayMatrix, type TypedArrayScalar, checkedPrecision } from '@nladmm/cpu-backend';
 import { type BlasLibrary, CBLAS, type PrecisionRoutines, loadBlas } from './library.ts';
+import { LoopPool } from './loopPool.ts';
 
 export interface BlasBackendOptions {
   /** Storage and arithmetic precision (default f64): f32 runs the library's s… routines on Float32Array storage. */
   readonly precision?: Precision;
-  /** Threads of the library's routines (default: `NLADMM_THREADS`, else the machine's cores). */
+  /**
+   * Threads of the library's routines and of the elementwise loops (default: `NLADMM_THREADS`, else the machine's
+   * cores).
+   */
   readonly threads?: number;
   /** The CBLAS + LAPACK shared library (default: `NLADMM_BLAS`, else Debian's OpenBLAS). */
   readonly library?: string;
@@ -30,15 +34,16 @@ const trans = (t: boolean): number => (t ? CBLAS.Trans : CBLAS.NoTrans);
 
 /**
  * The native CPU backend: dense products, Cholesky and the triangular solves in the system's BLAS and LAPACK,
- * called through koffi on the typed arrays themselves (no copies); storage, the elementwise steps and the other
- * reductions are the JavaScript reference's (TypedArrayBackend). f64 and f32 each compute in their own precision.
- * For a fixed thread count the results are the same bits run to run.
+ * called through koffi on the typed arrays themselves (no copies); the elementwise steps are the JavaScript
+ * reference's loops (TypedArrayBackend), spread over the cores by worker threads on shared memory (LoopPool).
+ * f64 and f32 each compute in their own precision. For a fixed thread count the results are the same bits run to run.
  */
 export class BlasBackend extends TypedArrayBackend {
   readonly name = 'blas';
   readonly library: BlasLibrary;
   readonly threads: number;
   readonly #routines: PrecisionRoutines;
+  readonly #pool: LoopPool;
   /** potrf's by-reference arguments: n, lda, info. */
   readonly #potrfArgs = [new Int32Array(1), new Int32Array(1), new Int32Array(1)] as const;
 
@@ -47,10 +52,22 @@ export class BlasBackend extends TypedArrayBackend {
     this.threads = resolveThreads(options.threads);
     this.library = loadBlas(options.library);
     this.#routines = this.precision === 'f64' ? this.library.f64 : this.library.f32;
+    this.#pool = new LoopPool(this.threads);
   }
 
   describe(): string {
     return `blas (${this.precision}, ${this.library.vendor}, ${this.threads} thread${this.threads === 1 ? '' : 's'}: ${this.library.path})`;
+  }
+
+  // ---- memory: shared with the loop workers ----
+
+  protected override newStorage(length: number): Float64Array | Float32Array {
+    return LoopPool.storage(length, this.precision === 'f32');
+  }
+
+  protected override _free(m: TypedArrayMatrix): void {
+    this.#pool.forget(m.data);
+    super._free(m);
   }
 
   // ---- dense linear algebra ----
@@ -120,7 +137,34 @@ export class BlasBackend extends TypedArrayBackend {
     trsm(CBLAS.RowMajor, CBLAS.Right, CBLAS.Lower, CBLAS.NoTrans, CBLAS.NonUnit, B.rows, n, 1, L.data, L.ld, B.data, B.ld);
   }
 
-  // ---- reductions into device scalars: the library's dot (accumulated in double) ----
+  // ---- the elementwise steps on every core ----
+
+  protected override _axpby(alpha: number, X: TypedArrayMatrix, beta: number, Y: TypedArrayMatrix): void {
+    if (this.#pool.parallel(X.rows * X.cols)) this.#pool.axpby(alpha, X, beta, Y);
+    else super._axpby(alpha, X, beta, Y);
+  }
+
+  protected override _adamStep(G: TypedArrayMatrix, M: TypedArrayMatrix, V: TypedArrayMatrix, W: TypedArrayMatrix, options: AdamStepOptions): void {
+    if (this.#pool.parallel(G.rows * G.cols)) this.#pool.adamStep(G, M, V, W, options);
+    else super._adamStep(G, M, V, W, options);
+  }
+
+  protected override _activate(act: Activation, Z: TypedArrayMatrix, O: TypedArrayMatrix): void {
+    if (this.#pool.parallel(Z.rows * Z.cols, act)) this.#pool.activate(act, Z, O);
+    else super._activate(act, Z, O);
+  }
+
+  protected override _multiplierStep(act: Activation, S: TypedArrayMatrix, V: TypedArrayMatrix, Lambda: TypedArrayMatrix, beta: number, withDerivative: boolean, O: TypedArrayMatrix): void {
+    if (this.#pool.parallel(S.rows * S.cols, act)) this.#pool.multiplierStep(act, S, V, Lambda, beta, withDerivative, O);
+    else super._multiplierStep(act, S, V, Lambda, beta, withDerivative, O);
+  }
+
+  // ---- reductions into device scalars: the library's dot (accumulated in double), max-norms on every core ----
+
+  protected override _maxAbs(out: TypedArrayScalar, A: TypedArrayMatrix, B: TypedArrayMatrix | undefined, scaleB: number): void {
+    if (this.#pool.parallel(A.rows * A.cols)) out.value = this.round(this.#pool.maxAbs(A, B, scaleB));
+    else super._maxAbs(out, A, B, scaleB);
+  }
 
   protected override _sumSquares(out: TypedArrayScalar, A: TypedArrayMatrix): void {
     out.value = this.round(this.#dot(A, A));
@@ -128,6 +172,11 @@ export class BlasBackend extends TypedArrayBackend {
 
   protected override _dot(out: TypedArrayScalar, A: TypedArrayMatrix, B: TypedArrayMatrix): void {
     out.value = this.round(this.#dot(A, B));
+  }
+
+  protected override _dispose(): void {
+    super._dispose();
+    this.#pool.dispose();
   }
 
   // ---- internals ----

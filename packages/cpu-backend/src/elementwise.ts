@@ -1,8 +1,11 @@
 /**
  * The elementwise steps and reductions over typed-array storage, one row at a time (a row is contiguous; the
- * matrices are d × n with the samples along the rows, so the inner loops are long). The JavaScript reference and
- * the blas backend share them (`@nladmm/cpu-backend/elementwise`). Values are computed in f64 and rounded once
- * when stored into a Float32Array.
+ * matrices are d × n with the samples along the rows, so the inner loops are long). Values are computed in f64 and
+ * rounded once when stored into a Float32Array.
+ *
+ * The steps that take a column range [c0, c1) (default: every column) are also run by the blas backend's worker
+ * threads, each on its own columns, from these functions' source text: they use nothing but their arguments and
+ * the globals (Math, Number).
  */
 import type { Activation, AdamStepOptions } from '@nladmm/core';
 import type { Storage } from './gemm.ts';
@@ -76,23 +79,23 @@ export function shiftedScale(s: DenseBlock, scale: number, shift: number, out: D
 }
 
 /** Y ← α X + β Y. */
-export function axpby(alpha: number, x: DenseBlock, beta: number, y: DenseBlock): void {
+export function axpby(alpha: number, x: DenseBlock, beta: number, y: DenseBlock, c0 = 0, c1 = x.cols): void {
   const xs = x.data;
   const ys = y.data;
   for (let r = 0; r < x.rows; r++) {
     const xRow = r * x.ld;
     const yRow = r * y.ld;
-    for (let q = 0; q < x.cols; q++) ys[yRow + q] = alpha * xs[xRow + q] + beta * ys[yRow + q];
+    for (let q = c0; q < c1; q++) ys[yRow + q] = alpha * xs[xRow + q] + beta * ys[yRow + q];
   }
 }
 
-export function adamStep(g: DenseBlock, m: DenseBlock, v: DenseBlock, w: DenseBlock, options: AdamStepOptions): void {
+export function adamStep(g: DenseBlock, m: DenseBlock, v: DenseBlock, w: DenseBlock, options: AdamStepOptions, c0 = 0, c1 = g.cols): void {
   const { learningRate, beta1, beta2, epsilon, step } = options;
   const firstCorrection = 1 - beta1 ** step;
   const secondCorrection = 1 - beta2 ** step;
   const [G, M, V, W] = [g.data, m.data, v.data, w.data];
   for (let r = 0; r < g.rows; r++) {
-    for (let q = 0; q < g.cols; q++) {
+    for (let q = c0; q < c1; q++) {
       const grad = G[r * g.ld + q];
       const mi = r * m.ld + q;
       const vi = r * v.ld + q;
@@ -104,19 +107,29 @@ export function adamStep(g: DenseBlock, m: DenseBlock, v: DenseBlock, w: DenseBl
 }
 
 /** out ← σ(Z) (out may be Z). */
-export function activate(act: Activation, z: DenseBlock, out: DenseBlock): void {
+export function activate(act: Activation, z: DenseBlock, out: DenseBlock, c0 = 0, c1 = z.cols): void {
   const sigma = act.sigma;
   const from = z.data;
   const to = out.data;
   for (let r = 0; r < z.rows; r++) {
     const zRow = r * z.ld;
     const outRow = r * out.ld;
-    for (let q = 0; q < z.cols; q++) to[outRow + q] = sigma(from[zRow + q]);
+    for (let q = c0; q < c1; q++) to[outRow + q] = sigma(from[zRow + q]);
   }
 }
 
 /** out ← Λ + β (σ(S) − V), times σ′(S) when `withDerivative` (13), (16)/(17); out may be S, V or Λ. */
-export function multiplierStep(act: Activation, s: DenseBlock, v: DenseBlock, lambda: DenseBlock, beta: number, withDerivative: boolean, out: DenseBlock): void {
+export function multiplierStep(
+  act: Activation,
+  s: DenseBlock,
+  v: DenseBlock,
+  lambda: DenseBlock,
+  beta: number,
+  withDerivative: boolean,
+  out: DenseBlock,
+  c0 = 0,
+  c1 = s.cols,
+): void {
   const { sigma, dsigma } = act;
   const [S, V, L, O] = [s.data, v.data, lambda.data, out.data];
   for (let r = 0; r < s.rows; r++) {
@@ -125,25 +138,57 @@ export function multiplierStep(act: Activation, s: DenseBlock, v: DenseBlock, la
     const lRow = r * lambda.ld;
     const oRow = r * out.ld;
     if (withDerivative) {
-      for (let q = 0; q < s.cols; q++) {
+      for (let q = c0; q < c1; q++) {
         const x = S[sRow + q];
         O[oRow + q] = (L[lRow + q] + beta * (sigma(x) - V[vRow + q])) * dsigma(x);
       }
     } else {
-      for (let q = 0; q < s.cols; q++) O[oRow + q] = L[lRow + q] + beta * (sigma(S[sRow + q]) - V[vRow + q]);
+      for (let q = c0; q < c1; q++) O[oRow + q] = L[lRow + q] + beta * (sigma(S[sRow + q]) - V[vRow + q]);
     }
   }
 }
 
+/** The activation's loops: copies of {@link activate} and {@link multiplierStep} compiled for one activation. */
+export interface ActivationLoops {
+  readonly activate: typeof activate;
+  readonly multiplierStep: typeof multiplierStep;
+}
+
+const compiledLoops = new WeakMap<Activation, ActivationLoops>();
+
+/**
+ * The loops to run `act` with. Each activation gets its own copies of the loop functions (compiled from their source
+ * text), so the JavaScript engine sees a single σ at their call sites and inlines it: loops shared by two activations
+ * (Algorithm 1 always uses σ and the identity of layer N) run 2–3 times slower. Where code cannot be compiled at
+ * run time (a page whose content security policy forbids it), the shared loops are used.
+ */
+export function loopsFor(act: Activation): ActivationLoops {
+  let loops = compiledLoops.get(act);
+  if (loops === undefined) {
+    loops = { activate: compiled(activate), multiplierStep: compiled(multiplierStep) };
+    compiledLoops.set(act, loops);
+  }
+  return loops;
+}
+
+/** A fresh copy of a self-contained function, with its own type feedback; `fn` itself where eval is refused. */
+export function compiled<F extends (...args: never[]) => unknown>(fn: F): F {
+  try {
+    return new Function(`return (${fn.toString()});`)() as F;
+  } catch {
+    return fn;
+  }
+}
+
 /** max |A + b · B| (B omitted: max |A|); NaN anywhere gives NaN. */
-export function maxAbs(a: DenseBlock, b: DenseBlock | undefined, scaleB: number): number {
+export function maxAbs(a: DenseBlock, b: DenseBlock | undefined, scaleB: number, c0 = 0, c1 = a.cols): number {
   let max = 0;
   const A = a.data;
   const B = b?.data;
   for (let r = 0; r < a.rows; r++) {
     const aRow = r * a.ld;
     const bRow = r * (b?.ld ?? 0);
-    for (let q = 0; q < a.cols; q++) {
+    for (let q = c0; q < c1; q++) {
       const value = Math.abs(B ? A[aRow + q] + scaleB * B[bRow + q] : A[aRow + q]);
       // `value <= max` is false for NaN, which ends the scan.
       if (!(value <= max)) {

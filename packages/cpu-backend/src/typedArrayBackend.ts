@@ -71,8 +71,7 @@ export abstract class TypedArrayBackend extends CheckedBackend<TypedArrayMatrix,
   // ---- memory ----
 
   protected _alloc(rows: number, cols: number): TypedArrayMatrix {
-    const length = rows * cols;
-    const allocation = new Allocation(this.precision === 'f64' ? new Float64Array(length) : new Float32Array(length), this);
+    const allocation = new Allocation(this.newStorage(rows * cols), this);
     this.#allocations.add(allocation);
     return new TypedArrayMatrix(rows, cols, cols, allocation, false);
   }
@@ -143,11 +142,11 @@ export abstract class TypedArrayBackend extends CheckedBackend<TypedArrayMatrix,
   protected async _prepareActivation(): Promise<void> {}
 
   protected _activate(act: Activation, Z: TypedArrayMatrix, O: TypedArrayMatrix): void {
-    loops.activate(act, Z, O);
+    loops.loopsFor(act).activate(act, Z, O);
   }
 
   protected _multiplierStep(act: Activation, S: TypedArrayMatrix, V: TypedArrayMatrix, Lambda: TypedArrayMatrix, beta: number, withDerivative: boolean, O: TypedArrayMatrix): void {
-    loops.multiplierStep(act, S, V, Lambda, beta, withDerivative, O);
+    loops.loopsFor(act).multiplierStep(act, S, V, Lambda, beta, withDerivative, O);
   }
 
   // ---- reductions into device scalars ----
@@ -173,6 +172,11 @@ export abstract class TypedArrayBackend extends CheckedBackend<TypedArrayMatrix,
     for (const scalar of this.#scalars) scalar.released = true;
     this.#allocations.clear();
     this.#scalars.clear();
+  }
+
+  /** Zero-filled storage of `length` values in the backend's precision (a subclass may place it elsewhere). */
+  protected newStorage(length: number): Storage {
+    return this.precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
   }
 
   /** C ← β C; β = 0 writes zeros whatever C held (a product with an empty inner dimension). */
