@@ -5,6 +5,7 @@ import {
   type Activation,
   AdmmSolver,
   type AdmmConfig,
+  type Backend,
   type HostIterate,
   MetricsEvaluator,
   Rng,
@@ -12,6 +13,7 @@ import {
   paperStepRule,
 } from '@nladmm/core';
 import { createDefaultRegistry } from '@nladmm/activations';
+import { BlasBackend } from '@nladmm/blas-backend';
 import { CpuBackend } from '@nladmm/cpu-backend';
 import {
   type HostProblem,
@@ -37,7 +39,10 @@ const registry = createDefaultRegistry();
 const sigmoid = registry.get('sigmoid');
 const tanh = registry.get('tanh');
 
-function setup(layers: number[], opts: { activation: Activation; betas: number[]; lambda: number; bias: boolean; seed: number; n?: number }) {
+function setup(
+  layers: number[],
+  opts: { activation: Activation; betas: number[]; lambda: number; bias: boolean; seed: number; n?: number; backend?: () => Backend },
+) {
   const data = randomRegression(layers, opts.n ?? 9, opts.seed);
   const config: AdmmConfig = {
     layers,
@@ -48,7 +53,7 @@ function setup(layers: number[], opts: { activation: Activation; betas: number[]
     stepRule: paperStepRule,
     init: { scheme: 'xavier', seed: opts.seed + 1, scale: 1.5 },
   };
-  const backend = new CpuBackend();
+  const backend = (opts.backend ?? (() => new CpuBackend()))();
   const solver = AdmmSolver.create(backend, data, config);
   const problem: HostProblem = { x: data.x, y: data.y, betas: opts.betas, lambda: opts.lambda, bias: opts.bias, activation: opts.activation };
   return { backend, solver, problem, data };
@@ -56,13 +61,20 @@ function setup(layers: number[], opts: { activation: Activation; betas: number[]
 
 const betasFor = (depth: number) => Array.from({ length: depth }, (_, k) => 0.8 + 0.35 * k);
 
-describe('Lemma 6: the multipliers are expressed by the primal iterates', () => {
+// Both f64 backends: the JavaScript reference, and blas on 2 threads (n = 9 is below its worker threshold; the
+// blas-admm tests compare its threaded iterates with the reference's).
+const F64_BACKENDS: [string, () => Backend][] = [
+  ['cpu', () => new CpuBackend()],
+  ['blas', () => new BlasBackend({ threads: 2 })],
+];
+
+describe.each(F64_BACKENDS)('Lemma 6 on %s: the multipliers are expressed by the primal iterates', (_name, backend) => {
   for (const depth of [2, 3, 5]) {
     for (const bias of [true, false]) {
       it(`(50)-(52) hold on every iteration, N = ${depth}, ${bias ? 'with' : 'without'} biases`, async () => {
         const layers = [4, ...Array.from({ length: depth - 1 }, (_, k) => 5 + (k % 2)), 3];
         const betas = betasFor(depth);
-        const { solver, problem } = setup(layers, { activation: sigmoid, betas, lambda: 0.05, bias, seed: 10 + depth });
+        const { solver, problem, backend: used } = setup(layers, { activation: sigmoid, betas, lambda: 0.05, bias, seed: 10 + depth, backend });
         const N = depth;
         let prev = await solver.snapshot();
         for (let k = 1; k <= 12; k++) {
@@ -89,6 +101,7 @@ describe('Lemma 6: the multipliers are expressed by the primal iterates', () => 
           prev = cur;
         }
         solver.dispose();
+        used.dispose();
       });
     }
   }

@@ -59,6 +59,15 @@ export class BlasBackend extends TypedArrayBackend {
     return `blas (${this.precision}, ${this.library.vendor}, ${this.threads} thread${this.threads === 1 ? '' : 's'}: ${this.library.path})`;
   }
 
+  /**
+   * How many threads run the elementwise steps of `act` (on operands of at least 2^15 elements): the backend's
+   * thread count, or 1 for an activation whose σ, σ′ cannot run in a worker thread (they use state outside
+   * themselves), whose steps then run on the calling thread.
+   */
+  elementwiseThreads(act: Activation): number {
+    return this.#pool.threadsFor(act);
+  }
+
   // ---- memory: shared with the loop workers ----
 
   protected override newStorage(length: number): Float64Array | Float32Array {

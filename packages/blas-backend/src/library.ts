@@ -66,7 +66,11 @@ const loaded = new Map<string, BlasLibrary>();
 
 let koffiModule: typeof Koffi | undefined;
 function koffi(): typeof Koffi {
-  koffiModule ??= require('koffi') as typeof Koffi;
+  try {
+    koffiModule ??= require('koffi') as typeof Koffi;
+  } catch (err) {
+    throw new BlasUnavailableError(`blas backend: the koffi module (the FFI it calls the library through) cannot be loaded: ${firstLine(err)}`);
+  }
   return koffiModule;
 }
 

@@ -142,6 +142,11 @@ export class LoopPool {
     return act === undefined || this.#activation(act) !== undefined;
   }
 
+  /** How many threads run `act`'s loops: all of them, or 1 when its functions cannot run in a worker. */
+  threadsFor(act: Activation): number {
+    return this.parts > 1 && this.#activation(act) !== undefined ? this.parts : 1;
+  }
+
   /** The workers let go of a freed matrix's storage. */
   forget(data: ArrayBufferView): void {
     const id = this.#bufferIds.get(data.buffer);
