@@ -122,7 +122,7 @@ describe('nladmm compare --resume', () => {
   });
 
   it.each([
-    [['--resume', 'straight', '--baseline', 'gd'], /--baseline cannot change when resuming \(the comparison's config\.json fixes it\); only --iterations, --time-limit, --metrics-every, --checkpoint-every, --plots, --quiet, --debug may be given/],
+    [['--resume', 'straight', '--baseline', 'gd'], /--baseline cannot change when resuming \(the comparison's config\.json fixes it\); only --iterations, --time-limit, --metrics-every, --checkpoint-every, --plots, --threads, --quiet, --debug may be given/],
     [['--resume', 'straight', '--out', 'x'], /give no --out/],
     [['--resume', 'nowhere'], /not a comparison directory/],
     [['--resume', 'straight', '--iterations', '3'], /--iterations 3 is below the 8 iterations the admm run has done/],

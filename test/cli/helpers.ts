@@ -35,15 +35,15 @@ export async function cli(argv: readonly string[], cwd: string, signal?: AbortSi
   return { code, stdout, stderr };
 }
 
-/** Starts the real executable (node bin/nladmm.mjs) as a child process. */
-export function spawnCli(argv: readonly string[], cwd: string) {
-  return spawn(process.execPath, [BIN, ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the real executable (node bin/nladmm.mjs) as a child process (`env`: variables set on top of this process's). */
+export function spawnCli(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  return spawn(process.execPath, [BIN, ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 }
 
 /** Runs the executable to completion. */
-export function cliProcess(argv: readonly string[], cwd: string): Promise<CliRun & { signal: NodeJS.Signals | null }> {
+export function cliProcess(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(argv, cwd);
+    const child = spawnCli(argv, cwd, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -86,12 +86,13 @@ export function loadBlas(path: string | undefined = process.env.NLADMM_BLAS || u
   // loops that follow (measured here: 784-256-256-10 iterations 15 % slower). 2^4: they sleep at once. Read by
   // OpenBLAS when it loads; a value the user set is kept.
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
+  const ffi = koffi();
   for (const candidate of candidates) {
     const cached = loaded.get(candidate);
     if (cached) return cached;
     let lib: Koffi.LibraryHandle;
     try {
-      lib = koffi().load(candidate);
+      lib = ffi.load(candidate);
     } catch (err) {
       failures.push(`${candidate}: ${firstLine(err)}`);
       continue;

@@ -22,3 +22,16 @@ export function processContext(): CliContext {
     handleSignals: true,
   };
 }
+
+/**
+ * The notices of one command (`nladmm <command>: notice: …`, one line each on stderr): each text at most once (a
+ * comparison creates several backends), none under --quiet (like the other notices; warnings are always shown).
+ */
+export function noticePrinter(ctx: CliContext, command: string, quiet: boolean): (text: string) => void {
+  const seen = new Set<string>();
+  return (text) => {
+    if (quiet || seen.has(text)) return;
+    seen.add(text);
+    ctx.stderr(`nladmm ${command}: notice: ${text}\n`);
+  };
+}

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type OptionSpec, type OptionValue, type ParsedOptions, camelToKebab, coerce, suggest } from './args.ts';
+import { type BackendChoice, backendOption, defaultThreads, mayUseBlas, threadsOption } from './backends.ts';
 import type { DataOptions } from './data/datasets.ts';
 import { UsageError } from './errors.ts';
 import { readFailure } from './io/files.ts';
@@ -36,10 +37,11 @@ export const DATA_OPTIONS: readonly OptionSpec[] = [
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'preset', type: 'string', group: RUN, placeholder: 'NAME', choices: ['fashion-mnist', 'paper-square', 'paper-product', 'theory'], description: 'start from a preset (flags override it)', defaultText: 'fashion-mnist when no --dataset is given' },
   { name: 'config', type: 'string', group: RUN, placeholder: 'FILE.json', cliOnly: true, description: 'read options from a JSON file (keys are option names; flags override it)' },
-  { name: 'resume', type: 'string', group: RUN, placeholder: 'RUN_DIR', cliOnly: true, description: 'continue the run in RUN_DIR from its checkpoint (only stopping and output options may change)' },
+  { name: 'resume', type: 'string', group: RUN, placeholder: 'RUN_DIR', cliOnly: true, description: 'continue the run in RUN_DIR from its checkpoint (only stopping and output options and --threads may change)' },
   { name: 'out', type: 'string', group: RUN, placeholder: 'DIR', description: 'run directory (must not exist or be empty)', defaultText: 'runs/<timestamp>-<name>' },
-  { name: 'backend', type: 'string', group: RUN, placeholder: 'NAME', choices: ['auto', 'cpu', 'webgpu'], description: 'compute backend', defaultText: 'auto' },
+  backendOption(RUN),
   { name: 'precision', type: 'string', group: RUN, placeholder: 'P', choices: ['f64', 'f32'], description: 'storage precision of the backend', defaultText: 'f64' },
+  threadsOption(RUN, "; a resume keeps the run's count unless given (blas results are bit-identical only for the same count)"),
   { name: 'metrics-every', type: 'integer', group: RUN, placeholder: 'M', description: 'evaluate and log the metrics every M iterations (and at the first and last)', defaultText: '1' },
   { name: 'checkpoint-every', type: 'integer', group: RUN, placeholder: 'M', description: 'write checkpoint.safetensors every M iterations (and on exit)', defaultText: '10' },
   { name: 'plots', type: 'boolean', group: RUN, description: 'write the plots at the end (--no-plots to skip)', defaultText: 'true' },
@@ -67,8 +69,11 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'time-limit', type: 'number', group: STOP, placeholder: 'SECONDS', description: 'stop after this much training time' },
 ];
 
-/** Options that may change when a run is resumed (they do not change the iterates). */
-export const RESUMABLE = new Set(['iterations', 'grad-tol', 'time-limit', 'metrics-every', 'checkpoint-every', 'plots', 'quiet', 'debug', 'resume']);
+/**
+ * Options that may change when a run is resumed: they do not change the iterates (--threads only their rounding on
+ * the blas backend; a resume without it keeps the count in the run's config.json).
+ */
+export const RESUMABLE = new Set(['iterations', 'grad-tol', 'time-limit', 'metrics-every', 'checkpoint-every', 'plots', 'threads', 'quiet', 'debug', 'resume']);
 
 /** The options every run records in its config.json (everything that influences the run). */
 export interface TrainSettings extends DataOptions {
@@ -93,8 +98,10 @@ export interface TrainSettings extends DataOptions {
   readonly iterations: number;
   readonly gradTol?: number;
   readonly timeLimit?: number;
-  readonly backend: 'auto' | 'cpu' | 'webgpu';
+  readonly backend: BackendChoice;
   readonly precision: 'f64' | 'f32';
+  /** Threads of the blas backend: given, or (for blas and auto) NLADMM_THREADS / the cores when the run starts. */
+  readonly threads?: number;
   readonly metricsEvery: number;
   readonly checkpointEvery: number;
   readonly plots: boolean;
@@ -302,6 +309,7 @@ export function toSettings(o: ParsedOptions): TrainSettings {
     timeLimit: optional<number>(o, 'time-limit'),
     backend: o.backend as TrainSettings['backend'],
     precision: o.precision as TrainSettings['precision'],
+    threads: optional<number>(o, 'threads'),
     metricsEvery: o['metrics-every'] as number,
     checkpointEvery: o['checkpoint-every'] as number,
     plots: o.plots as boolean,
@@ -314,6 +322,7 @@ export function toSettings(o: ParsedOptions): TrainSettings {
   positiveInt('iterations', settings.iterations, 0);
   positiveInt('metrics-every', settings.metricsEvery);
   positiveInt('checkpoint-every', settings.checkpointEvery);
+  positiveInt('threads', settings.threads);
   positiveInt('n-train', settings.nTrain);
   positiveInt('n-test', settings.nTest, 0);
   if (!(settings.testSplit >= 0 && settings.testSplit < 1)) throw new UsageError(`--test-split must be in [0, 1), got ${settings.testSplit}`);
@@ -331,7 +340,8 @@ export function toSettings(o: ParsedOptions): TrainSettings {
   }
   checkOptimizerSettings(settings);
   if (settings.delimiter.length === 0) throw new UsageError('--delimiter must not be empty');
-  return settings;
+  // A run that may use blas records its thread count (config.json: a resume computes with the same count).
+  return settings.threads === undefined && mayUseBlas(settings.backend) ? { ...settings, threads: defaultThreads() } : settings;
 }
 
 /** The checks of --optimizer and its options that need no data (the batch size against n is checked by core). */

@@ -12,7 +12,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type HostMatrix, InvalidProblemError, drawWeights, resolveBackprop, resolveProblem } from '@nladmm/core';
 import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
-import type { CliContext } from '../context.ts';
+import { type CliContext, noticePrinter } from '../context.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { lambdaText, percent, sci } from '../format.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -24,10 +24,9 @@ import { rasterize } from '../plot/raster.ts';
 import type { Primitive, Scene } from '../plot/scene.ts';
 import { renderSvg } from '../plot/svg.ts';
 import { loadRunInputs, modelInfo } from '../runInputs.ts';
-import { createBackend } from '../backends.ts';
 import { RESUMABLE, TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
-import { type RunOutcome, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, signalExitCode, storedSettings } from './train.ts';
+import { type RunOutcome, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
 
 const NOT_COMPARE = new Set(['resume', 'optimizer', 'theory-parameters', 'out', 'grad-tol']);
 const CONFIG = 'config.json';
@@ -41,7 +40,7 @@ const EXTENDING = ['iterations', 'time-limit'];
 
 export const COMPARE_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', group: 'Run', placeholder: 'DIR', description: 'output folder (must not exist or be empty)' },
-  { name: 'resume', type: 'string', group: 'Run', placeholder: 'DIR', description: 'continue the comparison in DIR from its runs\' last checkpoints (only stopping and output options may change)' },
+  { name: 'resume', type: 'string', group: 'Run', placeholder: 'DIR', description: 'continue the comparison in DIR from its runs\' last checkpoints (only stopping and output options and --threads may change)' },
   { name: 'baseline', type: 'string', group: 'Run', placeholder: 'NAME', choices: ['gd', 'sgd', 'adam'], description: 'the baseline optimiser', defaultText: 'gd' },
   ...TRAIN_OPTIONS.filter((s) => !NOT_COMPARE.has(s.name)),
 ];
@@ -183,6 +182,7 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see nladmm compare --help)`);
   const command = ['nladmm', 'compare', ...argv].join(' ');
   const quiet = flags.quiet === true;
+  const notice = noticePrinter(ctx, 'compare', quiet);
   if (typeof flags.resume === 'string') {
     if (flags.out !== undefined) throw new UsageError('--resume DIR continues the comparison in DIR: give no --out');
     const dir = resolve(ctx.cwd, flags.resume);
@@ -200,15 +200,15 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
       await writeFileAtomic(path, `${JSON.stringify({ ...json, options: settingsToOptions(settings) }, null, 2)}\n`);
     }
     const extend = EXTENDING.some((k) => flags[k] !== undefined);
-    return continueComparison(dir, settings, ctx, { command, quiet, extend, fresh: false });
+    return continueComparison(dir, settings, ctx, { command, quiet, notice, extend, fresh: false });
   }
   if (typeof flags.out !== 'string') throw new UsageError('--out DIR is required (or --resume DIR to continue a comparison)');
   const dir = resolve(ctx.cwd, flags.out);
   const { baseline = 'gd', out: _o, ...trainFlags } = flags;
   const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
   const settings = absolutize(toSettings(mergeOptions(fromFile, { ...trainFlags, optimizer: baseline })), ctx.cwd);
-  await startComparison(dir, settings, command);
-  return continueComparison(dir, settings, ctx, { command, quiet, extend: false, fresh: true });
+  await startComparison(dir, settings, command, notice);
+  return continueComparison(dir, settings, ctx, { command, quiet, notice, extend: false, fresh: true });
 }
 
 /** A method's run settings: the comparison's, with ADMM's optimiser options dropped. */
@@ -220,7 +220,7 @@ function methodSettings(settings: TrainSettings, method: string): TrainSettings 
  * Checks both methods' configurations (before anything is written or trained), draws W^0 and creates DIR with
  * config.json (the comparison's options; the baseline is its `optimizer`) and initial.safetensors (W^0, f64).
  */
-async function startComparison(dir: string, settings: TrainSettings, command: string): Promise<void> {
+async function startComparison(dir: string, settings: TrainSettings, command: string, notice: (text: string) => void): Promise<void> {
   await precheckRunDirectory(dir);
   const admmSettings = methodSettings(settings, 'admm');
   const { activation, plugin, data, layers, config } = await loadRunInputs(admmSettings);
@@ -237,7 +237,7 @@ async function startComparison(dir: string, settings: TrainSettings, command: st
     throw err;
   }
   // The backend too (a webgpu run needs f32 and an adapter): both runs create one like it.
-  (await createBackend(settings.backend, settings.precision)).dispose();
+  (await runBackend(settings, notice)).dispose();
   const json = { nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: data.description }, options: settingsToOptions(settings) };
   const info = { ...modelInfo(admmSettings, { activation, plugin, data, layers }), precision: 'f64' as const, iteration: 0 };
   await createRunDirectory(dir, [
@@ -246,9 +246,10 @@ async function startComparison(dir: string, settings: TrainSettings, command: st
   ]);
 }
 
-/** A resumed run's stopping and output options: the comparison's (so that both runs keep the same budget). */
+/** A resumed run's stopping and output options and threads: the comparison's (so that both runs keep the same budget). */
 function runFlags(settings: TrainSettings): ParsedOptions {
   return {
+    ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
     iterations: settings.iterations,
     'metrics-every': settings.metricsEvery,
     'checkpoint-every': settings.checkpointEvery,
@@ -262,7 +263,7 @@ function runFlags(settings: TrainSettings): ParsedOptions {
  * starts, one stopped by a signal resumes, one that finished is kept (resumed with `extend`), then the report.
  * A new comparison (`fresh`) whose first run fails before it begins leaves no DIR behind.
  */
-async function continueComparison(dir: string, settings: TrainSettings, ctx: CliContext, o: { command: string; quiet: boolean; extend: boolean; fresh: boolean }): Promise<number> {
+async function continueComparison(dir: string, settings: TrainSettings, ctx: CliContext, o: { command: string; quiet: boolean; notice: (text: string) => void; extend: boolean; fresh: boolean }): Promise<number> {
   const methods = ['admm', settings.optimizer];
   const outcomesPath = join(dir, OUTCOMES);
   const finished = existsSync(outcomesPath) ? (JSON.parse(await readFile(outcomesPath, 'utf8')) as Record<string, RunOutcome>) : {};
@@ -279,7 +280,7 @@ async function continueComparison(dir: string, settings: TrainSettings, ctx: Cli
     const runSettings = begun ? await resumeSettings(runDir, runFlags(settings)) : { ...methodSettings(settings, method), initWeights: join(dir, INITIAL), out: runDir };
     let outcome: RunOutcome;
     try {
-      outcome = await executeRun({ settings: runSettings, runDir, resume: begun, command: o.command, quiet: o.quiet, initialWeightsPath: join(dir, `initial-${method}.safetensors`) }, runCtx);
+      outcome = await executeRun({ settings: runSettings, runDir, resume: begun, command: o.command, quiet: o.quiet, notice: o.notice, initialWeightsPath: join(dir, `initial-${method}.safetensors`) }, runCtx);
     } catch (err) {
       if (o.fresh && method === methods[0] && !existsSync(join(runDir, CONFIG))) await rm(dir, { recursive: true, force: true });
       throw err;

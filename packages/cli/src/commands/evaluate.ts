@@ -4,8 +4,8 @@ import { extname, join, resolve } from 'node:path';
 import { type Activation, type HostMatrix, type Precision, lossAndAccuracy } from '@nladmm/core';
 import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
 import { isPluginPath, resolveActivation } from '../activations.ts';
-import { type BackendChoice, createBackend } from '../backends.ts';
-import type { CliContext } from '../context.ts';
+import { type BackendChoice, backendOption, createBackend, threadsOption } from '../backends.ts';
+import { type CliContext, noticePrinter } from '../context.ts';
 import { type DataOptions, type Samples, first, readSamples, toInputMatrix, toTargetMatrix } from '../data/datasets.ts';
 import { encodeNpy } from '../data/npy.ts';
 import { CliError, DataError, UsageError } from '../errors.ts';
@@ -18,8 +18,9 @@ import { DATA_OPTIONS, DEFAULTS, optionsFromJson } from '../trainOptions.ts';
 const COMMON: readonly OptionSpec[] = [
   { name: 'split', type: 'string', placeholder: 'WHICH', choices: ['train', 'test', 'all'], description: 'which part of the data set to use', group: 'Model' },
   { name: 'activation', type: 'string', placeholder: 'NAME|FILE', description: "override the model's activation (e.g. a moved plugin file)", group: 'Model' },
-  { name: 'backend', type: 'string', placeholder: 'NAME', choices: ['auto', 'cpu', 'webgpu'], description: 'compute backend', defaultText: 'auto', group: 'Model' },
+  backendOption('Model'),
   { name: 'precision', type: 'string', placeholder: 'P', choices: ['f64', 'f32'], description: 'backend precision', defaultText: "the model's", group: 'Model' },
+  threadsOption('Model'),
   { name: 'debug', type: 'boolean', description: 'print stack traces of errors', group: 'Model' },
   ...DATA_OPTIONS,
 ];
@@ -127,10 +128,12 @@ async function loadSets(model: ModelFile, flags: ParsedOptions, activation: Acti
 
 async function loadForUse(arg: string | undefined, flags: ParsedOptions, ctx: CliContext, command: string) {
   if (!arg) throw new UsageError(`nladmm ${command} needs a model file or run directory (see nladmm ${command} --help)`);
+  const threads = flags.threads as number | undefined;
+  if (threads !== undefined && threads < 1) throw new UsageError(`--threads must be an integer ≥ 1, got ${threads}`);
   const model = await readModel(modelPath(arg, ctx.cwd));
   const activationName = (flags.activation as string | undefined) ?? model.activationPlugin ?? model.activation;
   const { activation } = await resolveActivation(isPluginPath(activationName) ? resolve(ctx.cwd, activationName) : activationName);
-  const backend = await createBackend((flags.backend as BackendChoice | undefined) ?? 'auto', (flags.precision as Precision | undefined) ?? model.precision);
+  const backend = await createBackend((flags.backend as BackendChoice | undefined) ?? 'auto', (flags.precision as Precision | undefined) ?? model.precision, { threads, notice: noticePrinter(ctx, command, false) });
   await backend.prepareActivation(activation);
   return { model, activation, backend };
 }

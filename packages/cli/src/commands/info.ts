@@ -18,15 +18,15 @@ export const INFO_OPTIONS: readonly OptionSpec[] = [
 
 export const INFO_HELP = `Usage: nladmm info [--json]
 
-Prints the versions, the compute backends found, the registered activations (with the bounds of
-Assumption 1), the step rules, the presets and the data sets available.
+Prints the versions, the compute backends found (blas: its library, build and threads), the registered
+activations (with the bounds of Assumption 1), the step rules, the presets and the data sets available.
 ${formatOptions(INFO_OPTIONS)}
 `;
 
 /** Versions of the workspace packages the CLI runs on (read from their package.json files). */
 function packageVersions(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of ['core', 'cpu-backend', 'activations']) {
+  for (const name of ['core', 'cpu-backend', 'blas-backend', 'activations']) {
     try {
       const json = JSON.parse(readFileSync(new URL(`../../../${name}/package.json`, import.meta.url), 'utf8')) as { version?: string };
       out[`@nladmm/${name}`] = json.version ?? 'unknown';
@@ -74,7 +74,10 @@ export async function infoCommand(argv: readonly string[], ctx: CliContext): Pro
     `packages: ${Object.entries(info.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `cpu: ${info.cpu}`,
     'backends:',
-    ...info.backends.map((b) => `  ${b.name.padEnd(8)} ${b.available ? 'available' : 'unavailable'}  ${b.detail}`),
+    ...info.backends.flatMap((b) => [
+      `  ${b.name.padEnd(8)} ${b.available ? 'available' : 'unavailable'}  ${b.detail}`,
+      ...(b.library?.config ? [`  ${''.padEnd(8)} config: ${b.library.config}`] : []),
+    ]),
     'activations (hidden layers):',
     ...activations.map((a) => `  ${a.name.padEnd(8)} L0 = ${a.bounds.L0.toPrecision(4)}, L1 = ${a.bounds.L1.toPrecision(4)}, L2 = ${a.bounds.L2.toPrecision(4)}${a.satisfiesAssumption1 ? '  (Assumption 1)' : ''}`),
     '  plus any plugin file: --activation ./my-activation.mjs',

@@ -12,7 +12,7 @@ import { loadRunInputs, suggestFor } from '../runInputs.ts';
 import { TRAIN_OPTIONS, mergeOptions, readConfigFile, toSettings } from '../trainOptions.ts';
 
 /** Train's options that do not describe the problem (output, backend, stopping). */
-const NOT_PROBLEM = new Set(['resume', 'optimizer', 'learning-rate', 'momentum', 'batch-size', 'out', 'backend', 'precision', 'metrics-every', 'checkpoint-every', 'plots', 'quiet', 'iterations', 'grad-tol', 'time-limit']);
+const NOT_PROBLEM = new Set(['resume', 'optimizer', 'learning-rate', 'momentum', 'batch-size', 'out', 'backend', 'precision', 'threads', 'metrics-every', 'checkpoint-every', 'plots', 'quiet', 'iterations', 'grad-tol', 'time-limit']);
 
 export const THEORY_OPTIONS: readonly OptionSpec[] = [
   { name: 'json', type: 'boolean', group: 'Output', description: 'print the report as JSON' },

@@ -27,7 +27,7 @@ import {
 import { type OptionValue, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
 import { isPluginPath } from '../activations.ts';
 import { createBackend } from '../backends.ts';
-import type { CliContext } from '../context.ts';
+import { type CliContext, noticePrinter } from '../context.ts';
 import type { LoadedData } from '../data/datasets.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { duration, lambdaText, percent, sci } from '../format.ts';
@@ -266,10 +266,15 @@ interface Prepared {
   readonly suggestion?: ParameterSuggestion;
 }
 
+/** The backend of a run's settings (`notice`: where auto's fallback notice goes). */
+export function runBackend(settings: TrainSettings, notice?: (text: string) => void): Promise<Backend> {
+  return createBackend(settings.backend, settings.precision, { threads: settings.threads, notice });
+}
+
 /** Everything up to a ready Trainer: every input is checked here, before anything is written. */
-async function prepare(input: TrainSettings): Promise<Prepared> {
+async function prepare(input: TrainSettings, notice?: (text: string) => void): Promise<Prepared> {
   const { settings, activation, plugin, data, layers, config, suggestion } = await loadRunInputs(input);
-  const backend = await createBackend(settings.backend, settings.precision);
+  const backend = await runBackend(settings, notice);
   let trainer: Trainer;
   try {
     trainer = await Trainer.create(backend, { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, config);
@@ -334,7 +339,7 @@ export async function trainCommand(argv: readonly string[], ctx: CliContext): Pr
   const runDir = resumeDir ?? settings.out ?? defaultRunDir(settings, ctx.cwd);
   // Fail fast on an unusable run directory (nothing is created until every input has been checked).
   if (!resumeDir) await precheckRunDirectory(runDir);
-  const outcome = await executeRun({ settings, runDir, resume: resumeDir !== undefined, command: ['nladmm', 'train', ...argv].join(' '), quiet }, ctx);
+  const outcome = await executeRun({ settings, runDir, resume: resumeDir !== undefined, command: ['nladmm', 'train', ...argv].join(' '), quiet, notice: noticePrinter(ctx, 'train', quiet) }, ctx);
   return outcome.code;
 }
 
@@ -349,6 +354,8 @@ export interface RunRequest {
   readonly quiet: boolean;
   /** A fresh run first writes the initial weights its trainer reports to this file (compare's W^0 check). */
   readonly initialWeightsPath?: string;
+  /** Where the notices of the backend's choice go (`--backend auto` falling back from blas to cpu). */
+  readonly notice?: (text: string) => void;
 }
 
 /** How a run ended: the exit code (130/143 after SIGINT/SIGTERM), the trainer's stop reason and its iteration. */
@@ -362,7 +369,7 @@ export interface RunOutcome {
 
 export async function executeRun(request: RunRequest, ctx: CliContext): Promise<RunOutcome> {
   if (request.settings.optimizer !== 'admm') return runBaselineTraining(request, ctx);
-  const prepared = await prepare(request.settings);
+  const prepared = await prepare(request.settings, request.notice);
   const { trainer, backend } = prepared;
   try {
     return await runTraining(prepared, ctx, request);
@@ -559,7 +566,7 @@ export async function createBaseline(backend: Backend, data: LoadedData, config:
 async function runBaselineTraining(o: RunRequest, ctx: CliContext): Promise<RunOutcome> {
   const { settings } = o;
   const { activation, plugin, data, layers, config } = await loadRunInputs(settings);
-  const backend = await createBackend(settings.backend, settings.precision);
+  const backend = await runBackend(settings, o.notice);
   try {
     const trainer = await createBaseline(backend, data, backpropConfig(settings, config));
     try {
