@@ -539,7 +539,7 @@ interface KernelResult {
   squareGflops?: number;
   ratio?: number;
   /**
-   * GEMMs on blas: the rate the memory bandwidth allows (bytes of A, B and C over the measured triad bandwidth),
+   * GEMMs on blas: the rate the memory bandwidth allows (bytes of A, B and C over the measured read bandwidth),
    * and this op's rate over min(square rate, that bound) — the roofline of the machine, not of the shape's flops alone.
    */
   bandwidthBoundGflops?: number;
@@ -547,21 +547,24 @@ interface KernelResult {
 }
 
 /**
- * Memory bandwidth in bytes/s of the blas backend's threaded axpby Y ← αX + βY on two 2^24-element matrices (reads X and
- * Y, writes Y: a STREAM triad), best of --repeats.
+ * Read bandwidth of the memory in bytes/s: the blas backend's dot ⟨X, Y⟩ (the library's threaded ddot) over two
+ * 2^24-element f64 matrices, best of --repeats. A GEMM whose operands' bytes take longer to read than its flops
+ * take at the square rate is bound by this, not by the arithmetic.
  */
-async function triadBandwidth(b: Backend): Promise<number> {
+async function readBandwidth(b: Backend): Promise<number> {
   const side = 4096;
   const x = b.alloc(side, side);
   const y = b.alloc(side, side);
+  const out = b.scalar();
   b.fill(x, 1);
   b.fill(y, 2);
   try {
-    const ms = await best(b, () => b.axpby(0.5, x, 0.5, y));
-    return (3 * side * side * bytesPerElement(b.precision)) / (ms / 1000);
+    const ms = await best(b, () => b.dot(out, x, y));
+    return (2 * side * side * bytesPerElement(b.precision)) / (ms / 1000);
   } finally {
     b.free(x);
     b.free(y);
+    b.freeScalar(out);
   }
 }
 
@@ -657,8 +660,7 @@ async function kernelsSection(kernels: KernelResult[]): Promise<void> {
     { backend: 'blas', precision: 'f32', nets: NETS },
     { backend: 'cpu', precision: 'f64', nets: [NETS[0]] },
   ];
-  // The machine's memory bandwidth, from the f64 triad (the JavaScript loop converting f32 values is slower than the
-  // memory, so an f32 triad would measure the loop).
+  // The machine's memory bandwidth (a property of the machine: measured once, on f64).
   let bandwidth: number | undefined;
   for (const run of runs) {
     const b = makeBackend(run.backend, run.precision);
@@ -666,7 +668,7 @@ async function kernelsSection(kernels: KernelResult[]): Promise<void> {
     const rng = new Rng(2);
     const squares = new Map<number, number>();
     try {
-      if (run.backend === 'blas' && run.precision === 'f64') bandwidth = await triadBandwidth(b);
+      if (run.backend === 'blas' && run.precision === 'f64') bandwidth = await readBandwidth(b);
       for (const layers of run.nets) {
         const seen = new Set<string>();
         for (const op of iterationOps(layers, KERNEL_N)) {
@@ -713,7 +715,7 @@ async function kernelsSection(kernels: KernelResult[]): Promise<void> {
     }
   }
   const squareRows = [...new Map(kernels.filter((k) => k.squareSide !== undefined).map((k) => [`${k.precision} ${k.squareSide}`, k])).values()];
-  console.log(`\n(x of bw): where the bytes of A, B and C at the f64 triad bandwidth (${((bandwidth ?? NaN) / 1e9).toFixed(1)} GB/s) allow less than the square rate, the shape's rate over that bound`);
+  console.log(`\n(x of bw): where the bytes of A, B and C at the read bandwidth of ddot (${((bandwidth ?? NaN) / 1e9).toFixed(1)} GB/s) allow less than the square rate, the shape's rate over that bound`);
   console.log(`square NN GEMMs (the reference rates): ${squareRows.map((k) => `${k.precision} ${k.squareSide}³ ${k.squareGflops!.toFixed(1)}`).join(', ')} GFLOP/s`);
 }
 
