@@ -175,6 +175,31 @@ describe('the elementwise steps on worker threads', () => {
   });
 });
 
+describe('a worker thread that stops', () => {
+  it('makes the step fail with one message instead of hanging, and the backend go on with one thread', async () => {
+    // σ ends its thread at one value, placed in the last column (the second thread's part): the worker stops mid-step.
+    const fatal = 12345.678;
+    const killer: Activation = { ...tanh, name: 'killer', sigma: (u) => (u === 12345.678 ? process.exit(0) : Math.tanh(u)) };
+    const backend = new BlasBackend({ threads: 2 });
+    expect(backend.elementwiseThreads(killer)).toBe(2);
+    const [rows, cols] = [8, 8192];
+    const z = backend.alloc(rows, cols);
+    const out = backend.alloc(rows, cols);
+    const values = Float64Array.from({ length: rows * cols }, (_, k) => Math.cos(k));
+    values[rows * cols - 1] = fatal;
+    backend.upload(z, values);
+    const started = Date.now();
+    expect(() => backend.activate(killer, z, out)).toThrow('blas backend: an elementwise worker thread stopped; the backend runs its loops on one thread from now on');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(backend.elementwiseThreads(tanh)).toBe(1);
+    values[rows * cols - 1] = 0.5;
+    backend.upload(z, values);
+    backend.activate(tanh, z, out);
+    expect((await backend.download(out))[rows * cols - 1]).toBe(Math.tanh(0.5));
+    backend.dispose();
+  });
+});
+
 describe('the library and the options', () => {
   it('describes the library and its threads', () => {
     const backend = new BlasBackend({ threads: 2 });

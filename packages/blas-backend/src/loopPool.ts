@@ -18,7 +18,7 @@ import { elementwise, type DenseBlock } from '@nladmm/cpu-backend';
 export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 
 const OP = { activate: 1, multiplier: 2, axpby: 3, maxAbs: 4, adam: 5, probe: 6 } as const;
-/** Control words: [0] generation, [1] workers still running, [2] a worker failed. */
+/** Control words: [0] generation, [1] workers still running, [2] unused, [3] workers that have stopped. */
 const CONTROL_WORDS = 4;
 /** Parameter slots (f64): op, activation, operand descriptors (id, rows, cols, ld) × 4, scalars. */
 const PARAMS = 32;
@@ -41,6 +41,8 @@ const sources = ${JSON.stringify(sources)};
 const compile = (source) => new Function('return (' + source + ');')();
 const loops = { axpby: compile(sources.axpby), maxAbs: compile(sources.maxAbs), adamStep: compile(sources.adamStep) };
 const { control, params, results, errors, port, index, parts } = workerData;
+// A thread that stops (process.exit in a plugin, an uncaught error) says so, or the caller would wait for it forever.
+process.on('exit', () => { Atomics.add(control, 3, 1); Atomics.notify(control, 1); });
 const buffers = new Map();
 // Per activation: σ, σ′ and their own copies of the activation loops (one σ per call site, as loopsFor does).
 const activations = new Map();
@@ -112,6 +114,8 @@ export class LoopPool {
   readonly #bufferIds = new WeakMap<ArrayBufferLike, number>();
   readonly #activationIds = new Map<Activation, number | undefined>();
   #nextId = 0;
+  /** Set when a worker thread has stopped (killed, out of memory): the loops then run on the calling thread. */
+  #broken = false;
 
   constructor(threads: number) {
     this.parts = threads;
@@ -138,13 +142,13 @@ export class LoopPool {
 
   /** Whether an operation on `elements` values is worth the hand-off (and `act`, if any, runs in the workers). */
   parallel(elements: number, act?: Activation): boolean {
-    if (this.parts < 2 || elements < PARALLEL_MIN_ELEMENTS) return false;
+    if (this.parts < 2 || this.#broken || elements < PARALLEL_MIN_ELEMENTS) return false;
     return act === undefined || this.#activation(act) !== undefined;
   }
 
   /** How many threads run `act`'s loops: all of them, or 1 when its functions cannot run in a worker. */
   threadsFor(act: Activation): number {
-    return this.parts > 1 && this.#activation(act) !== undefined ? this.parts : 1;
+    return this.parts > 1 && !this.#broken && this.#activation(act) !== undefined ? this.parts : 1;
   }
 
   /** The workers let go of a freed matrix's storage. */
@@ -239,7 +243,15 @@ export class LoopPool {
     } catch (err) {
       failure = err;
     }
-    for (let left = Atomics.load(control, 1); left !== 0; left = Atomics.load(control, 1)) Atomics.wait(control, 1, left);
+    for (let left = Atomics.load(control, 1); left !== 0; left = Atomics.load(control, 1)) {
+      // A worker that stopped never counts down; it raises the stopped count instead (and wakes this wait).
+      Atomics.wait(control, 1, left, 1000);
+      if (Atomics.load(control, 3) > 0) {
+        this.#broken = true;
+        this.dispose();
+        throw new Error('blas backend: an elementwise worker thread stopped; the backend runs its loops on one thread from now on');
+      }
+    }
     if (failure !== undefined) throw failure;
     if (!probing && Atomics.load(this.#errors, 0) !== 0) {
       Atomics.store(this.#errors, 0, 0);
