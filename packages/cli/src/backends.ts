@@ -107,7 +107,8 @@ export async function createBackend(choice: BackendChoice, precision: Precision,
         throw err;
       }
     case 'webgpu':
-      if (precision !== 'f32') throw new CliError('the webgpu backend computes in f32: add --precision f32');
+      // A contradiction of two options: a usage error (train and compare find it in their options, before any data).
+      if (precision !== 'f32') throw new UsageError('the webgpu backend computes in f32: add --precision f32');
       return createWebGpu('auto');
     case 'auto':
       if (precision === 'f32') {

@@ -12,7 +12,7 @@ import {
   suggestParameters,
   theoryInputFromConfig,
 } from '@nladmm/core';
-import { resolveActivation } from './activations.ts';
+import { type PluginRef, resolveActivation } from './activations.ts';
 import { type LoadedData, loadTrainingData } from './data/datasets.ts';
 import { CliError, UsageError, messageOf } from './errors.ts';
 import { type ModelInfo, readInitWeights } from './io/model.ts';
@@ -22,7 +22,8 @@ export interface RunInputs {
   /** The settings, with β and λ replaced when --theory-parameters is on. */
   readonly settings: TrainSettings;
   readonly activation: Activation;
-  readonly plugin: string | undefined;
+  /** The plugin file the activation came from (its path and the sha256 of its bytes); undefined for a built-in. */
+  readonly plugin: PluginRef | undefined;
   readonly data: LoadedData;
   readonly layers: number[];
   readonly config: AdmmConfig;
@@ -35,13 +36,23 @@ export function modelInfo(settings: TrainSettings, inputs: Pick<RunInputs, 'acti
   return {
     layers: inputs.layers,
     activation: inputs.activation.name,
-    activationPlugin: inputs.plugin,
+    ...(inputs.plugin ? { activationSha256: inputs.plugin.sha256, activationPlugin: inputs.plugin.path } : {}),
     bias: settings.bias,
     precision: settings.precision,
     preprocessing: inputs.data.preprocessing,
     targets: inputs.data.targets,
     options: settingsToOptions(settings),
   };
+}
+
+/**
+ * The record of a run's plugin for its config.json (`nladmm.activationPlugin`: name, sha256 and, for information
+ * only, the path it was loaded from); nothing for a built-in activation. A resume reads the name and hash back and
+ * needs the file again on its command line (--activation FILE).
+ */
+export function pluginRecord(info: Pick<ModelInfo, 'activation' | 'activationSha256' | 'activationPlugin'>): { activationPlugin?: { name: string; sha256: string; path?: string } } {
+  if (!info.activationSha256) return {};
+  return { activationPlugin: { name: info.activation, sha256: info.activationSha256, ...(info.activationPlugin ? { path: info.activationPlugin } : {}) } };
 }
 
 /** --time-limit in ms (undefined when not set). */

@@ -36,8 +36,8 @@ export const DATA_OPTIONS: readonly OptionSpec[] = [
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'preset', type: 'string', group: RUN, placeholder: 'NAME', choices: ['fashion-mnist', 'paper-square', 'paper-product', 'theory'], description: 'start from a preset (flags override it)', defaultText: 'fashion-mnist when no --dataset is given' },
-  { name: 'config', type: 'string', group: RUN, placeholder: 'FILE.json', cliOnly: true, description: 'read options from a JSON file (keys are option names; flags override it)' },
-  { name: 'resume', type: 'string', group: RUN, placeholder: 'RUN_DIR', cliOnly: true, description: 'continue the run in RUN_DIR from its checkpoint (only stopping and output options and --threads may change)' },
+  { name: 'config', type: 'string', group: RUN, placeholder: 'FILE.json', cliOnly: true, description: 'read options from a JSON file (keys are option names; flags override it; a UTF-8 byte order mark is skipped)' },
+  { name: 'resume', type: 'string', group: RUN, placeholder: 'RUN_DIR', cliOnly: true, description: 'continue the run in RUN_DIR from its checkpoint, whose checksums and options are verified (only stopping and output options and --threads may change)' },
   { name: 'out', type: 'string', group: RUN, placeholder: 'DIR', description: 'run directory (must not exist or be empty)', defaultText: 'runs/<timestamp>-<name>' },
   backendOption(RUN),
   { name: 'precision', type: 'string', group: RUN, placeholder: 'P', choices: ['f64', 'f32'], description: 'storage precision of the backend', defaultText: 'f64' },
@@ -56,14 +56,14 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'activation', type: 'string', group: MODEL, placeholder: 'NAME|FILE', description: 'hidden activation: sigmoid, tanh, atan, or a plugin .mjs file', defaultText: 'sigmoid' },
   { name: 'beta', type: 'numbers', group: MODEL, placeholder: 'B|B1,…,BN', description: 'penalty β, one value or one per layer', defaultText: '1' },
   { name: 'lambda', type: 'number', group: MODEL, placeholder: 'L', description: 'weight decay λ > 0 of (5)', defaultText: '1e-4' },
-  { name: 'theory-parameters', type: 'boolean', group: MODEL, description: 'replace --beta and --lambda by the smallest values meeting (42)-(45) of Theorem 3 for the data and W^0 (see nladmm theory --suggest)', defaultText: 'false' },
+  { name: 'theory-parameters', type: 'boolean', group: MODEL, description: 'replace β and λ by the smallest values meeting (42)-(45) of Theorem 3 for the data and W^0 (see nladmm theory --suggest); --beta and --lambda flags are then refused', defaultText: 'false' },
   { name: 'bias', type: 'boolean', group: MODEL, description: 'biases in every layer (--no-bias to drop them)', defaultText: 'true' },
   { name: 'step-rule', type: 'string', group: MODEL, placeholder: 'RULE', choices: ['paper', 'authors'], description: "proximal step rule: the paper's (22) or the authors' code's", defaultText: 'paper' },
   { name: 'init', type: 'string', group: MODEL, placeholder: 'SCHEME', choices: ['msra', 'xavier', 'lecun'], description: 'weight initialisation', defaultText: 'msra' },
   { name: 'init-scale', type: 'number', group: MODEL, placeholder: 'S', description: 'multiplies the initial weights', defaultText: '1' },
   { name: 'init-mode', type: 'string', group: MODEL, placeholder: 'MODE', choices: ['fan_in', 'fan_out'], description: 'fan used by msra', defaultText: 'fan_in' },
   { name: 'seed', type: 'integer', group: MODEL, placeholder: 'N', description: 'seed of the initial weights', defaultText: '1' },
-  { name: 'init-weights', type: 'string', group: MODEL, placeholder: 'FILE', inputPath: true, description: 'initial weights from a .safetensors file (W1…WN, optional b1…bN)' },
+  { name: 'init-weights', type: 'string', group: MODEL, placeholder: 'FILE', inputPath: true, description: 'initial weights from a .safetensors file (W1…WN, optional b1…bN); --init, --init-scale, --init-mode and (unless sgd or adam shuffles mini-batches with it) --seed are then refused' },
   { name: 'iterations', type: 'integer', group: STOP, placeholder: 'K', description: 'stop after K iterations in total', defaultText: '100' },
   { name: 'grad-tol', type: 'number', group: STOP, placeholder: 'EPS', description: 'stop once ‖∇𝓛(Q^k)‖ ≤ EPS (checked when metrics are evaluated)' },
   { name: 'time-limit', type: 'number', group: STOP, placeholder: 'SECONDS', description: 'stop after this much training time' },
@@ -221,7 +221,8 @@ export async function readConfigFile(path: string): Promise<ParsedOptions> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A UTF-8 byte order mark (some editors write one) is not part of the JSON: skipped, as in CSV files.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new UsageError(`--config ${path}: not valid JSON (${(err as Error).message})`);
   }
@@ -261,7 +262,82 @@ export function mergeOptions(config: ParsedOptions, flags: ParsedOptions): Parse
   if (presetName) merged.preset = presetName;
   // Positional arguments and CLI-only switches are not settings.
   for (const key of ['config', 'resume', 'quiet', 'debug', 'help']) delete merged[key];
+  checkIgnoredFlags(flags, merged, (key) => (key in flags ? 'flags' : key in config ? 'config' : presetName && key in preset ? `--preset ${presetName}` : 'default'));
   return merged;
+}
+
+/** Where an option's value came from. */
+type Source = 'flags' | 'config' | 'default' | `--preset ${string}`;
+
+const BUILTIN_IDX_SETS = ['fashion-mnist', 'mnist'];
+const SYNTHETIC_SETS = ['square', 'product', 'teacher'];
+
+/**
+ * Refuses a flag that another option would make ineffective (a usage error, exit 2, naming both): the value a user
+ * typed is never silently dropped. Only flags are checked: a config file lists every option of a run (a run's own
+ * config.json records the defaults too), and a flag overriding the file is the documented precedence.
+ */
+function checkIgnoredFlags(flags: ParsedOptions, merged: ParsedOptions, source: (key: string) => Source): void {
+  const by = (key: string) => {
+    const from = source(key);
+    return from === 'flags' ? `--${key}` : from === 'config' ? `--${key} (from the --config file)` : from === 'default' ? `--${key}` : `--${key} (set by ${from})`;
+  };
+  const given = (key: string) => key in flags;
+  const refuse = (flag: string, because: string, hint: string): never => {
+    throw new UsageError(`--${flag} has no effect with ${because}: ${hint}`);
+  };
+  if (merged['theory-parameters'] === true) {
+    for (const key of ['beta', 'lambda']) {
+      if (given(key)) refuse(key, by('theory-parameters'), `β and λ are then the smallest values meeting (42)-(45) of Theorem 3; drop --${key}, or add --no-theory-parameters`);
+    }
+  }
+  if (typeof merged['init-weights'] === 'string') {
+    const optimizer = merged.optimizer;
+    // --seed also seeds the mini-batch shuffles of sgd and adam with --batch-size.
+    const seedUsed = optimizer === 'sgd' || (optimizer === 'adam' && merged['batch-size'] !== undefined);
+    for (const key of ['init', 'init-scale', 'init-mode', ...(seedUsed ? [] : ['seed'])]) {
+      if (given(key)) refuse(key, by('init-weights'), `the initial weights are read from the file; drop --${key} or --init-weights`);
+    }
+  }
+  const dataset = String(merged.dataset ?? '');
+  const isIdxSet = BUILTIN_IDX_SETS.includes(dataset);
+  const isSynthetic = SYNTHETIC_SETS.includes(dataset);
+  const isCsv = !isIdxSet && !isSynthetic && /\.(csv|tsv|txt)$/i.test(dataset);
+  if (given('data-dir') && !isIdxSet) refuse('data-dir', `--dataset ${dataset}`, 'it is the folder of the IDX files of fashion-mnist or mnist');
+  if (given('teacher-layers') && dataset !== 'teacher') refuse('teacher-layers', `--dataset ${dataset}`, 'it shapes the teacher network of --dataset teacher');
+  for (const key of ['label-column', 'csv-header', 'delimiter']) {
+    if (given(key) && !isCsv) refuse(key, `--dataset ${dataset}`, 'it applies to CSV files (.csv, .tsv, .txt)');
+  }
+  const split = typeof merged['test-split'] === 'number' && merged['test-split'] > 0;
+  if (given('data-seed') && !isSynthetic && !split) refuse('data-seed', `--dataset ${dataset}`, 'it seeds the synthetic data sets and --test-split');
+  if (given('n-test') && merged['n-test'] !== 0 && !isSynthetic && !isIdxSet && !split && merged['test-dataset'] === undefined) {
+    refuse('n-test', `--dataset ${dataset} and no test set`, 'give --test-dataset FILE or --test-split FRACTION');
+  }
+}
+
+/**
+ * Refuses, for `nladmm train` with a backpropagation baseline, the flags only Algorithm 1 uses (a usage error
+ * naming both). `nladmm compare` takes them for its ADMM run.
+ */
+export function checkAdmmOnlyFlags(flags: ParsedOptions, settings: TrainSettings): void {
+  if (settings.optimizer === 'admm') return;
+  for (const key of ['beta', 'step-rule']) {
+    if (key in flags) throw new UsageError(`--${key} has no effect with --optimizer ${settings.optimizer}: it is a parameter of Algorithm 1 (--optimizer admm)`);
+  }
+}
+
+/**
+ * The first option whose value differs between two sets of stored options (a missing one stands for its default),
+ * skipping the names in `ignore`; values are compared as JSON.
+ */
+export function firstOptionDifference(a: ParsedOptions, b: ParsedOptions, ignore: ReadonlySet<string>): { name: string; a: OptionValue | undefined; b: OptionValue | undefined } | undefined {
+  const names = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((name) => !ignore.has(name));
+  for (const name of names) {
+    const va = a[name] ?? DEFAULTS[name];
+    const vb = b[name] ?? DEFAULTS[name];
+    if (JSON.stringify(va) !== JSON.stringify(vb)) return { name, a: va, b: vb };
+  }
+  return undefined;
 }
 
 function optional<T extends OptionValue>(o: ParsedOptions, key: string): T | undefined {
@@ -340,6 +416,10 @@ export function toSettings(o: ParsedOptions): TrainSettings {
   }
   checkOptimizerSettings(settings);
   if (settings.delimiter.length === 0) throw new UsageError('--delimiter must not be empty');
+  // Contradictions the data loader would find only after reading the training data, and the backend only when made.
+  if (settings.backend === 'webgpu' && settings.precision !== 'f32') throw new UsageError('the webgpu backend computes in f32: add --precision f32');
+  if (settings.testDataset !== undefined && settings.testSplit > 0) throw new UsageError('give either --test-dataset or --test-split, not both');
+  if (settings.testLabels !== undefined && settings.testDataset === undefined) throw new UsageError('--test-labels needs --test-dataset');
   // A run that may use blas records its thread count (config.json: a resume computes with the same count).
   return settings.threads === undefined && mayUseBlas(settings.backend) ? { ...settings, threads: defaultThreads() } : settings;
 }

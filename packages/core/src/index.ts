@@ -15,3 +15,4 @@ export * from './tasks.ts';
 export * from './theory.ts';
 export * from './rate.ts';
 export * from './baselines.ts';
+export * from './memory.ts';

@@ -140,6 +140,12 @@ const liveInstances = new Set<GPU>();
 /** A WebGPU device from Dawn with the adapter's largest limits and the useful optional features. */
 export async function createNodeDevice(options: NodeDeviceOptions = {}): Promise<NodeDevice> {
   const policy = options.software ?? 'auto';
+  // With no hardware driver to find, refuse before Dawn starts: its Vulkan instance would print "Warning:
+  // vkCreateInstance: Found no drivers!" and a source location to stderr from native code (no JS hook or --quiet
+  // can hold those lines back), e.g. on every `--backend auto --precision f32` run on a machine without a GPU.
+  if (policy === 'forbid' && !hardwareVulkanAvailable()) {
+    throw new Error('createNodeDevice: no hardware Vulkan driver is installed (and VK_ICD_FILENAMES / VK_DRIVER_FILES name none)');
+  }
   if (policy === 'require' || (policy === 'auto' && !hardwareVulkanAvailable())) {
     const icd = swiftShaderIcd();
     if (!icd) {

@@ -16,6 +16,7 @@ import { type CliContext, noticePrinter } from '../context.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { lambdaText, percent, sci } from '../format.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { type RunLock, acquireRunLock } from '../io/lock.ts';
 import { encodeModel, readInitWeights, readModel, recordedIteration } from '../io/model.ts';
 import { type ChartSpec, PALETTE, type Series, chartScene } from '../plot/chart.ts';
 import { readMetrics } from '../plot/charts.ts';
@@ -23,10 +24,10 @@ import { encodePng } from '../plot/png.ts';
 import { rasterize } from '../plot/raster.ts';
 import type { Primitive, Scene } from '../plot/scene.ts';
 import { renderSvg } from '../plot/svg.ts';
-import { loadRunInputs, modelInfo } from '../runInputs.ts';
+import { loadRunInputs, modelInfo, pluginRecord } from '../runInputs.ts';
 import { RESUMABLE, TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
-import { type RunOutcome, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
+import { type RunOutcome, absoluteActivationFlag, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
 
 const NOT_COMPARE = new Set(['resume', 'optimizer', 'theory-parameters', 'out', 'grad-tol']);
 const CONFIG = 'config.json';
@@ -186,29 +187,39 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
   if (typeof flags.resume === 'string') {
     if (flags.out !== undefined) throw new UsageError('--resume DIR continues the comparison in DIR: give no --out');
     const dir = resolve(ctx.cwd, flags.resume);
-    const settings = await storedSettings(dir, flags, 'comparison', COMPARE_RESUMABLE);
+    const settings = await storedSettings(dir, absoluteActivationFlag(flags, ctx.cwd), 'comparison', COMPARE_RESUMABLE);
     if (!existsSync(join(dir, INITIAL))) throw new UsageError(`--resume ${dir}: not a comparison directory (no ${INITIAL})`);
-    for (const method of ['admm', settings.optimizer]) {
-      const checkpoint = join(dir, method, 'checkpoint.safetensors');
-      const done = existsSync(checkpoint) ? await recordedIteration(checkpoint) : 0;
-      if (settings.iterations < done) throw new UsageError(`--iterations ${settings.iterations} is below the ${done} iterations the ${method} run has done`);
+    // Held until the comparison ends (a second resume of DIR refuses with the PID holding it).
+    const lock = acquireRunLock(dir, notice);
+    try {
+      for (const method of ['admm', settings.optimizer]) {
+        const checkpoint = join(dir, method, 'checkpoint.safetensors');
+        const done = existsSync(checkpoint) ? await recordedIteration(checkpoint) : 0;
+        if (settings.iterations < done) throw new UsageError(`--iterations ${settings.iterations} is below the ${done} iterations the ${method} run has done`);
+      }
+      // The comparison's own options change with the resume's (a later resume keeps the new budget).
+      if (Object.keys(flags).some((k) => !['resume', 'quiet', 'debug', 'activation'].includes(k))) {
+        const path = join(dir, CONFIG);
+        const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+        await writeFileAtomic(path, `${JSON.stringify({ ...json, options: settingsToOptions(settings) }, null, 2)}\n`);
+      }
+      const extend = EXTENDING.some((k) => flags[k] !== undefined);
+      return await continueComparison(dir, settings, ctx, { command, quiet, notice, extend, fresh: false });
+    } finally {
+      lock.release();
     }
-    // The comparison's own options change with the resume's (a later resume keeps the new budget).
-    if (Object.keys(flags).some((k) => !['resume', 'quiet', 'debug'].includes(k))) {
-      const path = join(dir, CONFIG);
-      const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-      await writeFileAtomic(path, `${JSON.stringify({ ...json, options: settingsToOptions(settings) }, null, 2)}\n`);
-    }
-    const extend = EXTENDING.some((k) => flags[k] !== undefined);
-    return continueComparison(dir, settings, ctx, { command, quiet, notice, extend, fresh: false });
   }
   if (typeof flags.out !== 'string') throw new UsageError('--out DIR is required (or --resume DIR to continue a comparison)');
   const dir = resolve(ctx.cwd, flags.out);
   const { baseline = 'gd', out: _o, ...trainFlags } = flags;
   const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
   const settings = absolutize(toSettings(mergeOptions(fromFile, { ...trainFlags, optimizer: baseline })), ctx.cwd);
-  await startComparison(dir, settings, command, notice);
-  return continueComparison(dir, settings, ctx, { command, quiet, notice, extend: false, fresh: true });
+  const lock = await startComparison(dir, settings, command, notice);
+  try {
+    return await continueComparison(dir, settings, ctx, { command, quiet, notice, extend: false, fresh: true });
+  } finally {
+    lock.release();
+  }
 }
 
 /** A method's run settings: the comparison's, with ADMM's optimiser options dropped. */
@@ -218,9 +229,10 @@ function methodSettings(settings: TrainSettings, method: string): TrainSettings 
 
 /**
  * Checks both methods' configurations (before anything is written or trained), draws W^0 and creates DIR with
- * config.json (the comparison's options; the baseline is its `optimizer`) and initial.safetensors (W^0, f64).
+ * config.json (the comparison's options; the baseline is its `optimizer`) and initial.safetensors (W^0, f64);
+ * returns DIR's lock, which the caller releases when the comparison ends.
  */
-async function startComparison(dir: string, settings: TrainSettings, command: string, notice: (text: string) => void): Promise<void> {
+async function startComparison(dir: string, settings: TrainSettings, command: string, notice: (text: string) => void): Promise<RunLock> {
   await precheckRunDirectory(dir);
   const admmSettings = methodSettings(settings, 'admm');
   const { activation, plugin, data, layers, config } = await loadRunInputs(admmSettings);
@@ -238,9 +250,9 @@ async function startComparison(dir: string, settings: TrainSettings, command: st
   }
   // The backend too (a webgpu run needs f32 and an adapter): both runs create one like it.
   (await runBackend(settings, notice)).dispose();
-  const json = { nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: data.description }, options: settingsToOptions(settings) };
   const info = { ...modelInfo(admmSettings, { activation, plugin, data, layers }), precision: 'f64' as const, iteration: 0 };
-  await createRunDirectory(dir, [
+  const json = { nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: data.description, ...pluginRecord(info) }, options: settingsToOptions(settings) };
+  return createRunDirectory(dir, [
     { name: CONFIG, data: `${JSON.stringify(json, null, 2)}\n` },
     { name: INITIAL, data: encodeModel(weights0, info) },
   ]);
@@ -255,6 +267,8 @@ function runFlags(settings: TrainSettings): ParsedOptions {
     'checkpoint-every': settings.checkpointEvery,
     plots: settings.plots,
     ...(settings.timeLimit !== undefined ? { 'time-limit': settings.timeLimit } : {}),
+    // The activation the comparison's resume checked (a plugin file given with --activation), checked again by each run.
+    activation: settings.activation,
   };
 }
 

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { type Activation, type HostMatrix, type Precision, lossAndAccuracy } from '@nladmm/core';
 import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
-import { isPluginPath, resolveActivation } from '../activations.ts';
+import { activationForRecord, checkRecordedName, resolveActivation } from '../activations.ts';
 import { type BackendChoice, backendOption, createBackend, threadsOption } from '../backends.ts';
 import { type CliContext, noticePrinter } from '../context.ts';
 import { type DataOptions, type Samples, first, readSamples, toInputMatrix, toTargetMatrix } from '../data/datasets.ts';
@@ -11,13 +11,13 @@ import { encodeNpy } from '../data/npy.ts';
 import { CliError, DataError, UsageError } from '../errors.ts';
 import { percent, sci } from '../format.ts';
 import { forward } from '../forward.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { type InputFile, checkOutputFile, writeOutputFile } from '../io/files.ts';
 import { type ModelFile, readModel } from '../io/model.ts';
 import { DATA_OPTIONS, DEFAULTS, optionsFromJson } from '../trainOptions.ts';
 
 const COMMON: readonly OptionSpec[] = [
   { name: 'split', type: 'string', placeholder: 'WHICH', choices: ['train', 'test', 'all'], description: 'which part of the data set to use', group: 'Model' },
-  { name: 'activation', type: 'string', placeholder: 'NAME|FILE', description: "override the model's activation (e.g. a moved plugin file)", group: 'Model' },
+  { name: 'activation', type: 'string', placeholder: 'NAME|FILE', description: "the plugin file of a model trained with a plugin (its sha256 must be the recorded one; a model never loads code itself), or another activation for a model with a built-in one", group: 'Model' },
   backendOption('Model'),
   { name: 'precision', type: 'string', placeholder: 'P', choices: ['f64', 'f32'], description: 'backend precision', defaultText: "the model's", group: 'Model' },
   threadsOption('Model'),
@@ -29,6 +29,7 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [{ name: 'json', type: 'boole
 export const PREDICT_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', placeholder: 'FILE', description: 'where to write the predictions: .csv, .npy, or - for CSV on stdout', group: 'Model' },
   { name: 'labels-only', type: 'boolean', description: 'write only the predicted class of each sample', group: 'Model' },
+  { name: 'force', type: 'boolean', description: 'overwrite an existing --out file (never one of the inputs: the model, data, labels or plugin)', group: 'Model' },
   ...COMMON,
 ];
 
@@ -49,7 +50,9 @@ export const PREDICT_HELP = `Usage: nladmm predict MODEL|RUN_DIR --out FILE.csv|
 
 Writes the network's outputs Φ(X; W) for each sample: CSV (one row per sample; for classes a 'prediction'
 column with the arg-max first) or .npy (n × d_N float64, or n int32 classes with --labels-only). Labels in the
-data are not needed (a CSV may lack its label column).
+data are not needed (a CSV may lack its label column). The file is written atomically; an existing one is
+replaced only with --force, and never one of the command's inputs (the model, data, labels or plugin, also
+through a symbolic or hard link).
 
 Examples:
   nladmm predict runs/fashion --split test --out predictions.csv
@@ -130,9 +133,13 @@ async function loadForUse(arg: string | undefined, flags: ParsedOptions, ctx: Cl
   if (!arg) throw new UsageError(`nladmm ${command} needs a model file or run directory (see nladmm ${command} --help)`);
   const threads = flags.threads as number | undefined;
   if (threads !== undefined && threads < 1) throw new UsageError(`--threads must be an integer ≥ 1, got ${threads}`);
+  // Refuses a model with a NaN or infinite weight before anything else is loaded.
   const model = await readModel(modelPath(arg, ctx.cwd));
-  const activationName = (flags.activation as string | undefined) ?? model.activationPlugin ?? model.activation;
-  const { activation } = await resolveActivation(isPluginPath(activationName) ? resolve(ctx.cwd, activationName) : activationName);
+  // The model's activation by name; a plugin only from the file given with --activation, if its hash is the recorded one.
+  const recorded = { name: model.activation, sha256: model.activationSha256, legacyPath: model.activationPlugin };
+  const chosen = await activationForRecord(recorded, flags.activation as string | undefined, ctx.cwd, model.path, true);
+  const { activation } = await resolveActivation(chosen.value, chosen.sha256);
+  checkRecordedName(recorded, activation, model.path, chosen.value);
   const backend = await createBackend((flags.backend as BackendChoice | undefined) ?? 'auto', (flags.precision as Precision | undefined) ?? model.precision, { threads, notice: noticePrinter(ctx, command, false) });
   await backend.prepareActivation(activation);
   return { model, activation, backend };
@@ -152,6 +159,7 @@ export async function evalCommand(argv: readonly string[], ctx: CliContext): Pro
     for (const set of sets) {
       const out = await forward(backend, model.weights, model.bias, activation, set.x);
       const r = lossAndAccuracy(out, set.y!, model.targets.kind === 'onehot');
+      if (!Number.isFinite(r.loss)) throw new CliError(`${model.path}: the loss on the ${set.name} samples is ${r.loss} (the network's outputs are not finite)`);
       results.push({ set: set.name, samples: set.x.cols, loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}) });
     }
     if (flags.json) {
@@ -171,6 +179,25 @@ export async function evalCommand(argv: readonly string[], ctx: CliContext): Pro
   }
 }
 
+/** Every file predict reads (the model, data, labels, IDX folder, plugin), which --out must never be. */
+function predictInputs(model: ModelFile, flags: ParsedOptions, cwd: string): InputFile[] {
+  const o = dataOptions(model, flags);
+  const inputs: InputFile[] = [{ path: model.path, what: 'model' }];
+  const add = (p: string | undefined, what: string) => {
+    if (p === undefined) return;
+    // Data paths given on this command line are relative to its folder (a model's are absolute).
+    for (const path of new Set([resolve(cwd, p), resolve(p)])) inputs.push({ path, what });
+  };
+  add(o.dataset, 'data set');
+  add(o.dataDir ?? (['fashion-mnist', 'mnist'].includes(o.dataset) ? `/usr/share/datasets/${o.dataset}` : undefined), 'data folder');
+  add(o.labels, 'labels file');
+  add(o.testDataset, 'test data set');
+  add(o.testLabels, 'test labels file');
+  add(flags.activation as string | undefined, 'activation plugin');
+  add(model.activationPlugin, 'activation plugin');
+  return inputs;
+}
+
 export async function predictCommand(argv: readonly string[], ctx: CliContext): Promise<number> {
   const { options: flags, positionals } = parseArgs(argv, PREDICT_OPTIONS, 'predict');
   if (flags.help) {
@@ -184,6 +211,11 @@ export async function predictCommand(argv: readonly string[], ctx: CliContext): 
   if (format !== 'csv' && format !== 'npy') throw new UsageError(`--out ${out}: the extension must be .csv or .npy`);
   const { model, activation, backend } = await loadForUse(positionals[0], flags, ctx, 'predict');
   try {
+    const force = flags.force === true;
+    const outPath = out === '-' ? undefined : resolve(ctx.cwd, out);
+    const inputs = outPath ? predictInputs(model, flags, ctx.cwd) : [];
+    // Before any computation: never onto an input, and onto an existing file only with --force.
+    if (outPath) await checkOutputFile(outPath, inputs, force);
     const sets = await loadSets(model, flags, activation, false, 'test');
     const onehot = model.targets.kind === 'onehot';
     const labelsOnly = flags['labels-only'] === true;
@@ -191,6 +223,11 @@ export async function predictCommand(argv: readonly string[], ctx: CliContext): 
     const outputs = model.layers[model.layers.length - 1];
     const rows: { scores: Float64Array; n: number }[] = [];
     for (const set of sets) rows.push({ scores: await forward(backend, model.weights, model.bias, activation, set.x), n: set.x.cols });
+    // No prediction file with a NaN or infinite output (the weights are finite; an output can still overflow).
+    for (const [k, r] of rows.entries()) {
+      const bad = r.scores.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new CliError(`${model.path}: output ${Math.floor(bad / r.n)} of ${sets[k].name} sample ${bad % r.n} is ${r.scores[bad]} (nothing written)`);
+    }
     const n = rows.reduce((a, r) => a + r.n, 0);
     // Outputs per sample (n × d_N, sample-major) and the arg-max classes.
     const scores = new Float64Array(n * outputs);
@@ -219,14 +256,10 @@ export async function predictCommand(argv: readonly string[], ctx: CliContext): 
       }
       bytes = `${lines.join('\n')}\n`;
     }
-    if (out === '-') ctx.stdout(bytes as string);
+    if (!outPath) ctx.stdout(bytes as string);
     else {
-      const path = resolve(ctx.cwd, out);
-      try {
-        await writeFileAtomic(path, bytes);
-      } catch (err) {
-        throw new CliError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-      }
+      const path = outPath;
+      await writeOutputFile(path, bytes, inputs, force);
       ctx.stdout(`wrote ${n} predictions (${sets.map((s) => `${s.name} ${s.x.cols}`).join(', ')}) to ${path}\n`);
     }
     return 0;

@@ -4,13 +4,15 @@ import { dirname, join, resolve } from 'node:path';
 import { type OptionSpec, formatOptions, parseArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
-import { readMetrics, writePlots } from '../plot/charts.ts';
+import { checkOutputFile } from '../io/files.ts';
+import { readMetrics, runCharts, writePlots } from '../plot/charts.ts';
 
 export const PLOT_OPTIONS: readonly OptionSpec[] = [
-  { name: 'out', type: 'string', placeholder: 'DIR', description: 'where to write the charts', defaultText: 'RUN_DIR/plots' },
+  { name: 'out', type: 'string', placeholder: 'DIR', description: 'where to write the charts (a chart file there is replaced only with --force)', defaultText: 'RUN_DIR/plots, whose charts are refreshed' },
   { name: 'width', type: 'integer', placeholder: 'PX', description: 'image width', defaultText: '960' },
   { name: 'height', type: 'integer', placeholder: 'PX', description: 'image height', defaultText: '600' },
   { name: 'format', type: 'string', placeholder: 'LIST', description: 'svg, png or svg,png', defaultText: 'svg,png' },
+  { name: 'force', type: 'boolean', description: 'replace chart files that exist in --out DIR' },
   { name: 'debug', type: 'boolean', description: 'print stack traces of errors' },
 ];
 
@@ -20,7 +22,8 @@ Draws the charts of a run: lagrangian (𝓛(Q^k) and the objective), gradient (�
 running mean (1/K)Σ‖∇𝓛‖², log-log, with an O(1/√K) guide), rate (the running mean (1/K)Σ‖∇𝓛‖² and the
 running minimum min_{k≤K}‖∇𝓛‖², log-log, with their fitted tail slopes and an O(1/K) guide: Theorem 1(c)
 predicts a running-mean slope ≤ −1), residuals (per layer), loss (train/test) and
-accuracy (train/test, for classes). Each as .svg and .png.
+accuracy (train/test, for classes). Each as .svg and .png. The run's plots/ folder is refreshed; in a folder
+named by --out, chart files that exist are replaced only with --force.
 
 Examples:
   nladmm plot runs/fashion
@@ -45,6 +48,13 @@ export async function plotCommand(argv: readonly string[], ctx: CliContext): Pro
   const records = await readMetrics(path);
   if (records.length === 0) throw new CliError(`${path}: no metrics recorded yet`);
   const out = options.out ? resolve(ctx.cwd, options.out as string) : join(dirname(path), 'plots');
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new CliError(`--out ${out} is not a directory`);
+  // A folder named by --out may hold other files: its existing charts are replaced only with --force (the run's own
+  // plots/ folder is refreshed), and never the metrics file read.
+  const force = options.force === true || !options.out;
+  for (const { name } of runCharts(records, width, height)) {
+    for (const f of formats) await checkOutputFile(join(out, `${name}.${f}`), [{ path, what: 'metrics file' }], force, '--out');
+  }
   let written: string[];
   try {
     written = await writePlots(records, out, { width, height, formats: formats as ('svg' | 'png')[] });

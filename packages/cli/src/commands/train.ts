@@ -25,17 +25,19 @@ import {
   rateDiagnostics,
 } from '@nladmm/core';
 import { type OptionValue, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
-import { isPluginPath } from '../activations.ts';
+import { activationForRecord, isPluginPath, runActivationRecord } from '../activations.ts';
 import { createBackend } from '../backends.ts';
 import { type CliContext, noticePrinter } from '../context.ts';
 import type { LoadedData } from '../data/datasets.ts';
-import { CliError, UsageError, messageOf } from '../errors.ts';
+import { CliError, DataError, UsageError, messageOf } from '../errors.ts';
 import { duration, lambdaText, percent, sci } from '../format.ts';
 import { syncDirectory, writeFileAtomic } from '../io/atomic.ts';
-import { type ModelInfo, decodeBaselineCheckpoint, decodeCheckpoint, encodeBaselineCheckpoint, encodeCheckpoint, encodeModel } from '../io/model.ts';
+import { type RunLock, RunLockedError, acquireRunLock, liveLock, removeStaleStaging, stagingName } from '../io/lock.ts';
+import { type ModelInfo, decodeBaselineCheckpoint, decodeCheckpoint, encodeBaselineCheckpoint, encodeCheckpoint, encodeModel, readCheckpointHeader, verifyCheckpointFile } from '../io/model.ts';
 import { parseMetrics, writePlots } from '../plot/charts.ts';
 import { Progress } from '../progress.ts';
-import { loadRunInputs, modelInfo, timeLimitMs } from '../runInputs.ts';
+import { loadRunInputs, modelInfo, pluginRecord, timeLimitMs } from '../runInputs.ts';
+import { checkRunMemory, sizeFromData, sizeFromSettings } from '../memory.ts';
 import {
   DEFAULTS,
   DEFAULT_ADAM_LEARNING_RATE,
@@ -43,6 +45,8 @@ import {
   RESUMABLE,
   TRAIN_OPTIONS,
   type TrainSettings,
+  checkAdmmOnlyFlags,
+  firstOptionDifference,
   isFileDataset,
   mergeOptions,
   optionsFromJson,
@@ -111,7 +115,10 @@ async function checkFreshDirectory(dir: string): Promise<void> {
     return;
   }
   if (!info.isDirectory()) throw new CliError(`cannot create run directory ${dir}: a file with that name exists`);
-  if ((await readdir(dir)).length > 0) throw new CliError(`run directory ${dir} already exists and is not empty (continue it with --resume ${dir}, or choose another --out)`);
+  if ((await readdir(dir)).length === 0) return;
+  const holder = liveLock(dir);
+  if (holder) throw new RunLockedError(dir, holder);
+  throw new CliError(`run directory ${dir} already exists and is not empty (continue it with --resume ${dir}, or choose another --out)`);
 }
 
 /** Creates missing parent folders, remembering which were created (so that a failure can remove them). */
@@ -129,8 +136,11 @@ async function makeParents(dir: string): Promise<string[]> {
     try {
       await mkdir(m);
     } catch (err) {
-      for (const c of created.reverse()) await rm(c, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;
+      // Created meanwhile by a concurrent start: use it (and leave it to that start).
+      if (code === 'EEXIST' && (await stat(m).catch(() => undefined))?.isDirectory()) continue;
+      // Only the folders still empty: a concurrent start may have put its run directory into one.
+      for (const c of created.reverse()) await rmdir(c).catch(() => undefined);
       throw new CliError(`cannot create run directory ${dir}: ${code === 'ENOTDIR' ? `${dirname(m)} is not a directory` : code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? `${dirname(m)} is not writable` : messageOf(err)}`);
     }
     created.push(m);
@@ -150,23 +160,66 @@ export async function precheckRunDirectory(dir: string): Promise<void> {
   if (!(await stat(parent)).isDirectory()) throw new CliError(`cannot create run directory ${dir}: ${parent} is not a directory`);
 }
 
-export async function createRunDirectory(dir: string, files: { name: string; data: Uint8Array | string }[]): Promise<void> {
+/**
+ * Creates the run directory with its first files and its lock (see io/lock.ts), held by this process until the
+ * returned lock is released. The staging folder `.NAME.partial-PID-RANDOM` is renamed into place, which fails when
+ * a concurrent start got there first (then: the one-line error naming the PID holding it). Staging folders of
+ * starts that were killed (their PID no longer runs) are removed first.
+ */
+export async function createRunDirectory(dir: string, files: { name: string; data: Uint8Array | string }[]): Promise<RunLock> {
   await precheckRunDirectory(dir);
   const parent = dirname(dir);
   const createdParents = await makeParents(parent);
-  const staging = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
+  removeStaleStaging(parent);
+  const staging = join(parent, stagingName(basename(dir)));
+  let lock: RunLock | undefined;
   try {
     await mkdir(staging);
+    lock = acquireRunLock(staging);
     for (const f of files) await writeFileAtomic(join(staging, f.name), f.data);
-    if (existsSync(dir)) await rmdir(dir); // an empty directory given as --out
-    await rename(staging, dir);
-    await syncDirectory(dirname(dir));
+    await moveIntoPlace(staging, dir);
+    lock.moved(dir);
+    await syncDirectory(parent);
+    return lock;
   } catch (err) {
+    lock?.release();
     await rm(staging, { recursive: true, force: true }).catch(() => undefined);
-    for (const c of createdParents.reverse()) await rm(c, { recursive: true, force: true }).catch(() => undefined);
+    for (const c of createdParents.reverse()) await rmdir(c).catch(() => undefined);
+    if (err instanceof CliError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(`cannot create run directory ${dir}: ${code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? 'not writable' : messageOf(err)}`);
   }
+}
+
+/**
+ * Renames the staging folder to `dir`, which may be missing or an empty directory (rename(2) replaces an empty
+ * one). A directory that a concurrent start filled meanwhile is refused as checkFreshDirectory refuses it.
+ */
+async function moveIntoPlace(staging: string, dir: string): Promise<void> {
+  try {
+    await rename(staging, dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'ENOTDIR') throw err;
+    await checkFreshDirectory(dir); // in use, not empty, or a file: the error
+  }
+  // An empty directory that this platform's rename does not replace (or one removed meanwhile).
+  await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  await rename(staging, dir);
+}
+
+/**
+ * What the divergence message says of the checkpoint left on disk: checked again (checksums and metadata), so that it
+ * is called good only when it verifies.
+ */
+async function keptCheckpointText(checkpointPath: string, advice = ''): Promise<string> {
+  const verdict = await verifyCheckpointFile(checkpointPath);
+  if (verdict.state === 'bad') return `${advice}no good checkpoint is left: ${verdict.reason}`;
+  if (verdict.state === 'verified') return `${advice}the last good checkpoint (iteration ${verdict.iteration}) is kept in ${checkpointPath}`;
+  return `${advice}the last checkpoint (iteration ${verdict.iteration}) is kept in ${checkpointPath}, unverified (it has no checksums: written by an older nladmm)`;
 }
 
 /** The first non-finite block of a checkpoint (a NaN iterate must never overwrite the last good one). */
@@ -273,10 +326,14 @@ export function runBackend(settings: TrainSettings, notice?: (text: string) => v
 
 /** Everything up to a ready Trainer: every input is checked here, before anything is written. */
 async function prepare(input: TrainSettings, notice?: (text: string) => void): Promise<Prepared> {
+  // A problem that cannot fit is refused before its data is read (as far as the options tell its size), and again
+  // with the data's sizes before the solver allocates.
+  if (input.layers) checkRunMemory(input, input.layers, sizeFromSettings(input, input.layers));
   const { settings, activation, plugin, data, layers, config, suggestion } = await loadRunInputs(input);
   const backend = await runBackend(settings, notice);
   let trainer: Trainer;
   try {
+    checkRunMemory(settings, layers, sizeFromData(data), backend);
     trainer = await Trainer.create(backend, { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, config);
   } catch (err) {
     backend.dispose();
@@ -287,10 +344,69 @@ async function prepare(input: TrainSettings, notice?: (text: string) => void): P
   return { settings, data, backend, trainer, info, config, ...(suggestion ? { suggestion } : {}) };
 }
 
-/** Reads a run directory's options and checks that the flags only change what may change. */
+/**
+ * Reads a run directory's options and checks that the flags only change what may change, then checks its checkpoint
+ * from its header (before any data is loaded): the metadata checksums, the fields' ranges, config.json against the
+ * options the checkpoint records, and k against metrics.jsonl. The tensors' checksums are checked when decoded.
+ */
 export async function resumeSettings(runDir: string, flags: ParsedOptions): Promise<TrainSettings> {
   if (existsSync(join(runDir, CONFIG)) && !existsSync(join(runDir, CHECKPOINT))) throw new UsageError(`--resume ${runDir}: no ${CHECKPOINT} to continue from`);
-  return storedSettings(runDir, flags);
+  const settings = await storedSettings(runDir, flags);
+  await checkCheckpointAgainstRun(runDir);
+  return settings;
+}
+
+/**
+ * The checks of a run's checkpoint that need no data (see {@link resumeSettings}). config.json may be edited by
+ * anyone; the checkpoint is checksummed: an option of config.json other than the resumable ones that differs from
+ * the checkpoint's is refused, naming it. k is bounded by what metrics.jsonl holds: the process that wrote the
+ * checkpoint logged the metrics of every iteration divisible by its --metrics-every M since it started (from
+ * `resumedFrom`), before writing the checkpoint, so k < max(last logged iteration ≤ k, resumedFrom) + M.
+ */
+async function checkCheckpointAgainstRun(runDir: string): Promise<void> {
+  const checkpointPath = join(runDir, CHECKPOINT);
+  const configPath = join(runDir, CONFIG);
+  const header = await readCheckpointHeader(checkpointPath);
+  if (header.options) {
+    let fromConfig: ParsedOptions;
+    let fromCheckpoint: ParsedOptions;
+    try {
+      const text = (await readFile(configPath, 'utf8')).replace(/^\uFEFF/, '');
+      fromConfig = optionsFromJson((JSON.parse(text) as { options: Record<string, unknown> }).options, configPath);
+    } catch (err) {
+      throw new CliError(`${configPath}: ${messageOf(err)}`);
+    }
+    try {
+      fromCheckpoint = optionsFromJson(header.options as Record<string, unknown>, configPath);
+    } catch (err) {
+      throw new DataError(checkpointPath, `checkpoint metadata config is not a set of options (${messageOf(err)})`);
+    }
+    // A plugin's file is checked by its sha256 (the checkpoint records the activation's name, config.json its path).
+    const ignore = new Set([...RESUMABLE, ...(header.activationSha256 ? ['activation'] : [])]);
+    const diff = firstOptionDifference(fromConfig, fromCheckpoint, ignore);
+    if (diff) {
+      throw new CliError(
+        `${configPath}: ${diff.name} is ${optionText(diff.a)} but the run's checkpoint was written with ${optionText(diff.b)}; a resume continues the checkpoint's run, so only ${[...RESUMABLE].filter((k) => k !== 'resume' && k !== 'quiet' && k !== 'debug').map((k) => `--${k}`).join(', ')} may change (as flags): undo the edit of ${CONFIG}`,
+      );
+    }
+  }
+  const every = header.options?.['metrics-every'];
+  if (header.resumedFrom !== undefined && typeof every === 'number' && Number.isInteger(every) && every >= 1) {
+    const metricsPath = join(runDir, METRICS);
+    const records = existsSync(metricsPath) ? parseMetrics((await readFile(metricsPath, 'utf8')), metricsPath) : [];
+    const logged = records.reduce((last, r) => (r.iteration <= header.k && r.iteration > last ? r.iteration : last), -1);
+    const max = Math.max(logged, header.resumedFrom) + every - 1;
+    if (header.k > max) {
+      throw new DataError(
+        checkpointPath,
+        `checkpoint metadata k = ${header.k} is out of range: it must be ≤ ${max} (${METRICS} ${logged >= 0 ? `ends at iteration ${logged}` : 'holds no iteration'} and the run that wrote the checkpoint logged its metrics every ${every} iterations from iteration ${header.resumedFrom})`,
+      );
+    }
+  }
+}
+
+function optionText(value: OptionValue | undefined): string {
+  return value === undefined ? '(not set)' : Array.isArray(value) ? value.join(',') : String(value);
 }
 
 /**
@@ -300,24 +416,38 @@ export async function resumeSettings(runDir: string, flags: ParsedOptions): Prom
 export async function storedSettings(runDir: string, flags: ParsedOptions, what = 'run', resumable: ReadonlySet<string> = RESUMABLE): Promise<TrainSettings> {
   const configPath = join(runDir, CONFIG);
   if (!existsSync(configPath)) throw new UsageError(`--resume ${runDir}: not a ${what} directory (no ${CONFIG})`);
-  let stored: { options?: Record<string, unknown> };
+  let stored: { options?: Record<string, unknown>; nladmm?: unknown };
   try {
-    stored = JSON.parse(await readFile(configPath, 'utf8')) as { options?: Record<string, unknown> };
+    // A byte order mark (an editor's) is skipped, as in --config files and CSV.
+    stored = JSON.parse((await readFile(configPath, 'utf8')).replace(/^\uFEFF/, '')) as { options?: Record<string, unknown>; nladmm?: unknown };
   } catch (err) {
     throw new CliError(`${configPath}: not valid JSON (${messageOf(err)})`);
   }
   if (!stored.options) throw new CliError(`${configPath}: no "options"`);
-  for (const key of Object.keys(flags)) {
+  // --activation is checked against what the run recorded (a plugin run needs its file again), not changed.
+  const { activation: activationFlag, ...changed } = flags;
+  for (const key of Object.keys(changed)) {
     if (!resumable.has(key)) {
-      throw new UsageError(`--${key} cannot change when resuming (the ${what}'s ${CONFIG} fixes it); only ${[...resumable].filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`);
+      throw new UsageError(`--${key} cannot change when resuming (the ${what}'s ${CONFIG} fixes it); only ${[...resumable].filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given, and --activation FILE for a run trained with a plugin`);
     }
   }
-  const options: Record<string, OptionValue> = { ...optionsFromJson(stored.options, configPath), ...flags };
+  const options: Record<string, OptionValue> = { ...optionsFromJson(stored.options, configPath), ...changed };
   delete options.resume;
   delete options.quiet;
   delete options.debug;
   // The stored options are complete: no preset is merged under them (a preset may change between versions).
-  return { ...toSettings({ ...DEFAULTS, ...options }), out: runDir };
+  const settings = { ...toSettings({ ...DEFAULTS, ...options }), out: runDir };
+  // Never the plugin path stored in config.json (information only): the file given with --activation, if its
+  // sha256 is the recorded one.
+  const recorded = runActivationRecord(stored.nladmm, settings.activation, configPath);
+  const { value } = await activationForRecord(recorded, typeof activationFlag === 'string' ? activationFlag : undefined, process.cwd(), `the ${what} in ${runDir}`, false);
+  return { ...settings, activation: value };
+}
+
+/** The flags with a plugin file given as --activation made absolute (against `cwd`), for a resume. */
+export function absoluteActivationFlag(flags: ParsedOptions, cwd: string): ParsedOptions {
+  const value = flags.activation;
+  return typeof value === 'string' && isPluginPath(value) ? { ...flags, activation: resolve(cwd, value) } : flags;
 }
 
 export async function trainCommand(argv: readonly string[], ctx: CliContext): Promise<number> {
@@ -330,10 +460,11 @@ export async function trainCommand(argv: readonly string[], ctx: CliContext): Pr
   const quiet = flags.quiet === true;
   const resumeDir = typeof flags.resume === 'string' ? resolve(ctx.cwd, flags.resume) : undefined;
   let settings: TrainSettings;
-  if (resumeDir) settings = await resumeSettings(resumeDir, flags);
+  if (resumeDir) settings = await resumeSettings(resumeDir, absoluteActivationFlag(flags, ctx.cwd));
   else {
     const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
     settings = absolutize(toSettings(mergeOptions(fromFile, flags)), ctx.cwd);
+    checkAdmmOnlyFlags(flags, settings);
   }
 
   const runDir = resumeDir ?? settings.out ?? defaultRunDir(settings, ctx.cwd);
@@ -367,19 +498,32 @@ export interface RunOutcome {
   readonly stoppedBy?: string;
 }
 
+/** The run directory's lock while a run holds it (a fresh run takes it when it creates the directory). */
+interface HeldLock {
+  lock?: RunLock;
+}
+
 export async function executeRun(request: RunRequest, ctx: CliContext): Promise<RunOutcome> {
-  if (request.settings.optimizer !== 'admm') return runBaselineTraining(request, ctx);
-  const prepared = await prepare(request.settings, request.notice);
-  const { trainer, backend } = prepared;
+  // Released on every way out: here, and by the lock's exit handler on process.exit (a second signal).
+  const held: HeldLock = {};
   try {
-    return await runTraining(prepared, ctx, request);
+    // A second process resuming the same run refuses here, before it reads the checkpoint.
+    if (request.resume) held.lock = acquireRunLock(request.runDir, request.notice);
+    if (request.settings.optimizer !== 'admm') return await runBaselineTraining(request, ctx, held);
+    const prepared = await prepare(request.settings, request.notice);
+    const { trainer, backend } = prepared;
+    try {
+      return await runTraining(prepared, ctx, request, held);
+    } finally {
+      trainer.dispose();
+      backend.dispose();
+    }
   } finally {
-    trainer.dispose();
-    backend.dispose();
+    held.lock?.release();
   }
 }
 
-async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise<RunOutcome> {
+async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest, held: HeldLock): Promise<RunOutcome> {
   const { settings, trainer, backend, data, info } = p;
   const { runDir } = o;
   const checkpointPath = join(runDir, CHECKPOINT);
@@ -397,11 +541,14 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
     quiet: o.quiet,
   });
 
+  // The iteration this process starts from, recorded in its checkpoints (resume checks k against the metrics).
+  let resumedFrom = 0;
   if (o.resume) {
     const bytes = await readFile(checkpointPath);
-    const cp = decodeCheckpoint(bytes, checkpointPath, info.layers, info.bias, data.train.x.cols);
+    const cp = decodeCheckpoint(bytes, checkpointPath, info.layers, info.bias, data.train.x.cols, o.notice ?? ((t) => progress.message(`notice: ${t}`)));
     trainer.restore(cp);
     lastCheckpoint = cp.iterate.iteration;
+    resumedFrom = lastCheckpoint;
     lastLogged = await prepareResume(runDir, metricsPath, lastCheckpoint);
     progress.message(`resuming ${runDir} from iteration ${lastCheckpoint}`);
   } else {
@@ -413,7 +560,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
         node: process.version,
         backend: backend.describe(),
         data: data.description,
-        ...(info.activationPlugin ? { activationPlugin: info.activationPlugin } : {}),
+        ...pluginRecord(info),
         ...(p.suggestion
           ? {
               theoryParameters: {
@@ -431,10 +578,10 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
     const initial = await trainer.checkpoint();
     // W^0 as the trainer reports it: the checkpoint just downloaded holds it (W[0] is unused).
     if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(initial.iterate.W.slice(1), { ...info, iteration: 0 }));
-    await createRunDirectory(runDir, [
+    held.lock = await createRunDirectory(runDir, [
       { name: CONFIG, data: `${JSON.stringify(config, null, 2)}\n` },
       { name: METRICS, data: '' },
-      { name: CHECKPOINT, data: encodeCheckpoint(initial, { ...info, iteration: 0 }) },
+      { name: CHECKPOINT, data: encodeCheckpoint(initial, { ...info, iteration: 0 }, { resumedFrom }) },
     ]);
   }
   const startIteration = trainer.solver.iteration;
@@ -456,7 +603,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
     const cp = await trainer.checkpoint();
     const bad = firstNonFinite(cp);
     if (bad) throw new DivergenceError(cp.iterate.iteration, bad.block, bad.layer);
-    await writeFileAtomic(checkpointPath, encodeCheckpoint(cp, { ...info, iteration: cp.iterate.iteration }));
+    await writeFileAtomic(checkpointPath, encodeCheckpoint(cp, { ...info, iteration: cp.iterate.iteration }, { resumedFrom }));
     lastCheckpoint = cp.iterate.iteration;
   };
   const checkpointDue = (k: number) => k % settings.checkpointEvery === 0;
@@ -482,17 +629,24 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest): Promise
   } catch (err) {
     progress.finish();
     if (settings.plots) await writePlotsQuietly(metricsPath, runDir);
-    if (err instanceof DivergenceError) {
-      throw new CliError(`${err.message}; the last good checkpoint (iteration ${lastCheckpoint}) is kept in ${checkpointPath}`);
-    }
+    if (err instanceof DivergenceError) throw new CliError(`${err.message}; ${await keptCheckpointText(checkpointPath)}`);
     throw err;
   } finally {
     stop.dispose();
   }
   progress.finish();
   const final = result.final;
-  if (final.iteration > lastLogged) await appendFile(metricsPath, metricsLine(final));
-  if (lastCheckpoint !== result.iterations || result.iterations === 0) await writeCheckpoint();
+  // The final measurement (when the last iteration was not evaluated) adds to the trainer's ‖∇𝓛‖² sum: checkpoint it.
+  const appendedFinal = final.iteration > lastLogged;
+  if (appendedFinal) await appendFile(metricsPath, metricsLine(final));
+  if (lastCheckpoint !== result.iterations || result.iterations === 0 || appendedFinal) {
+    try {
+      await writeCheckpoint();
+    } catch (err) {
+      if (err instanceof DivergenceError) throw new CliError(`${err.message}; ${await keptCheckpointText(checkpointPath)}`);
+      throw err;
+    }
+  }
   const weights = await trainer.solver.weights();
   await writeFileAtomic(join(runDir, MODEL), encodeModel(weights, { ...info, iteration: result.iterations }));
   if (settings.plots) await writePlotsQuietly(metricsPath, runDir, (w) => progress.message(w));
@@ -563,43 +717,48 @@ export async function createBaseline(backend: Backend, data: LoadedData, config:
  * (the weights, the optimiser's moments and the mini-batch sampler: `--resume` continues bit for bit) and
  * model.safetensors; no plots (their charts are ADMM's quantities).
  */
-async function runBaselineTraining(o: RunRequest, ctx: CliContext): Promise<RunOutcome> {
+async function runBaselineTraining(o: RunRequest, ctx: CliContext, held: HeldLock): Promise<RunOutcome> {
   const { settings } = o;
+  if (settings.layers) checkRunMemory(settings, settings.layers, sizeFromSettings(settings, settings.layers));
   const { activation, plugin, data, layers, config } = await loadRunInputs(settings);
   const backend = await runBackend(settings, o.notice);
   try {
+    checkRunMemory(settings, layers, sizeFromData(data), backend);
     const trainer = await createBaseline(backend, data, backpropConfig(settings, config));
     try {
       const info: ModelInfo = { ...modelInfo(settings, { activation, plugin, data, layers }), iteration: 0 };
       const { runDir } = o;
       const metricsPath = join(runDir, METRICS);
       const checkpointPath = join(runDir, CHECKPOINT);
+      // The iteration this process starts from, recorded in its checkpoints (resume checks k against the metrics).
+      let resumedFrom = 0;
       const encode = async () => {
         const cp = await trainer.checkpoint();
         const bad = nonFiniteIndex(cp.weights);
         if (bad !== undefined) throw new DivergenceError(cp.iteration, 'W', bad);
-        return { k: cp.iteration, bytes: encodeBaselineCheckpoint(cp, { ...info, iteration: cp.iteration }, settings.optimizer) };
+        return { k: cp.iteration, bytes: encodeBaselineCheckpoint(cp, { ...info, iteration: cp.iteration }, settings.optimizer, { resumedFrom }) };
       };
       let lastCheckpoint = 0;
       let lastLogged = -1;
       const progress = new Progress({ write: ctx.stderr, tty: ctx.isTTY, columns: ctx.columns, startIteration: 0, totalIterations: settings.iterations, timeLimitMs: timeLimitMs(settings), quiet: o.quiet });
       if (o.resume) {
-        const cp = decodeBaselineCheckpoint(await readFile(checkpointPath), checkpointPath, layers, info.bias, data.train.x.cols, settings.optimizer);
+        const cp = decodeBaselineCheckpoint(await readFile(checkpointPath), checkpointPath, layers, info.bias, data.train.x.cols, settings.optimizer, o.notice ?? ((t) => progress.message(`notice: ${t}`)));
         try {
           trainer.restore(cp);
         } catch (err) {
           throw new CliError(`${checkpointPath}: ${messageOf(err)}`);
         }
         lastCheckpoint = cp.iteration;
+        resumedFrom = lastCheckpoint;
         lastLogged = await prepareResume(runDir, metricsPath, lastCheckpoint);
         progress.message(`resuming ${runDir} from iteration ${lastCheckpoint}`);
       } else {
         const configJson = {
-          nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: o.command, node: process.version, backend: backend.describe(), data: data.description },
+          nladmm: { version: VERSION, createdAt: new Date().toISOString(), command: o.command, node: process.version, backend: backend.describe(), data: data.description, ...pluginRecord(info) },
           options: settingsToOptions(settings),
         };
         if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(await trainer.weights(), info));
-        await createRunDirectory(runDir, [
+        held.lock = await createRunDirectory(runDir, [
           { name: CONFIG, data: `${JSON.stringify(configJson, null, 2)}\n` },
           { name: METRICS, data: '' },
           { name: CHECKPOINT, data: (await encode()).bytes },
@@ -630,7 +789,7 @@ async function runBaselineTraining(o: RunRequest, ctx: CliContext): Promise<RunO
         result = await trainer.run(runOptions(settings, stop.signal));
       } catch (err) {
         progress.finish();
-        if (err instanceof DivergenceError) throw new CliError(`${err.message}; lower --learning-rate (the last good checkpoint, iteration ${lastCheckpoint}, is kept in ${checkpointPath})`);
+        if (err instanceof DivergenceError) throw new CliError(`${err.message}; ${await keptCheckpointText(checkpointPath, 'lower --learning-rate; ')}`);
         throw err;
       } finally {
         stop.dispose();
@@ -638,7 +797,14 @@ async function runBaselineTraining(o: RunRequest, ctx: CliContext): Promise<RunO
       progress.finish();
       const final = result.final;
       if (final.iteration > lastLogged) await appendFile(metricsPath, `${JSON.stringify(final)}\n`);
-      if (lastCheckpoint !== result.iterations) await writeCheckpoint();
+      if (lastCheckpoint !== result.iterations) {
+        try {
+          await writeCheckpoint();
+        } catch (err) {
+          if (err instanceof DivergenceError) throw new CliError(`${err.message}; ${await keptCheckpointText(checkpointPath, 'lower --learning-rate; ')}`);
+          throw err;
+        }
+      }
       await writeFileAtomic(join(runDir, MODEL), encodeModel(await trainer.weights(), { ...info, iteration: result.iterations }));
       const parts = [`objective ${sci(final.objective)}`, `‖∇f‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
       if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);

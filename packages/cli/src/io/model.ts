@@ -12,13 +12,19 @@ import { DataError } from '../errors.ts';
 import { open } from 'node:fs/promises';
 import { readFailure, readInputFile } from './files.ts';
 import type { Preprocessing, TargetKind } from '../data/datasets.ts';
-import { type SafetensorsFile, type TensorToWrite, encodeSafetensors, parseSafetensors } from './safetensors.ts';
+import { type SafetensorsFile, type TensorToWrite, encodeSafetensors, parseSafetensors, parseSafetensorsLayout, readSafetensorsLayout, verifyChecksums, verifyMetadataChecksums } from './safetensors.ts';
 import { VERSION } from '../version.ts';
 
 export interface ModelInfo {
   readonly layers: readonly number[];
+  /** The activation's name. A model file records a name only: it never names code to run. */
   readonly activation: string;
-  /** Absolute path of the activation plugin file, when the activation is not built in. */
+  /** The sha256 (hex) of the plugin file's bytes, when the activation is a plugin (absent for a built-in one). */
+  readonly activationSha256?: string;
+  /**
+   * Where the plugin file was loaded from, for information (config.json) only: never written to a model or
+   * checkpoint file, and never loaded. Read back from the `activation_plugin` of files of an older nladmm.
+   */
   readonly activationPlugin?: string;
   readonly bias: boolean;
   readonly precision: Precision;
@@ -87,8 +93,10 @@ function infoMetadata(info: ModelInfo, format: string): Record<string, string> {
     targets: JSON.stringify(info.targets),
     k: String(info.iteration),
   };
-  if (info.activationPlugin) meta.activation_plugin = info.activationPlugin;
-  if (info.options) meta.config = JSON.stringify(info.options);
+  // The plugin by its content hash only: a model file never names a path or module to load.
+  if (info.activationSha256) meta.activation_sha256 = info.activationSha256;
+  // The options, with a plugin's path (the --activation of the run) replaced by its name.
+  if (info.options) meta.config = JSON.stringify(info.activationSha256 && 'activation' in info.options ? { ...info.options, activation: info.activation } : info.options);
   return meta;
 }
 
@@ -96,8 +104,17 @@ export function encodeModel(weights: readonly HostMatrix[], info: ModelInfo): Ui
   return encodeSafetensors(weightTensors(weights, info.bias, dtypeOf(info.precision)), infoMetadata(info, 'nladmm-model'));
 }
 
-/** A checkpoint: the model tensors, V1…VN and L1…LN, and the trainer's state (exact decimal strings). */
-export function encodeCheckpoint(cp: TrainerCheckpoint, info: ModelInfo): Uint8Array {
+/** What the process writing a checkpoint records about itself (checked when the run is resumed). */
+export interface CheckpointWriter {
+  /** The iteration this process started from (0 for a fresh run, the checkpoint's k for a resumed one). */
+  readonly resumedFrom?: number;
+}
+
+/**
+ * A checkpoint: the model tensors, V1…VN and L1…LN, and the trainer's state (exact decimal strings), with the
+ * sha256 of every tensor and metadata entry (see safetensors.ts).
+ */
+export function encodeCheckpoint(cp: TrainerCheckpoint, info: ModelInfo, writer: CheckpointWriter = {}): Uint8Array {
   const dtype = dtypeOf(info.precision);
   const depth = info.layers.length - 1;
   const tensors = weightTensors(cp.iterate.W.slice(1, depth + 1), info.bias, dtype);
@@ -107,14 +124,15 @@ export function encodeCheckpoint(cp: TrainerCheckpoint, info: ModelInfo): Uint8A
   meta.gradSqSum = String(cp.gradSqSum);
   meta.gradSqCount = String(cp.gradSqCount);
   meta.elapsedMs = String(cp.elapsedMs);
-  return encodeSafetensors(tensors, meta);
+  if (writer.resumedFrom !== undefined) meta.resumedFrom = String(writer.resumedFrom);
+  return encodeSafetensors(tensors, meta, { checksums: true });
 }
 
 /**
  * A baseline's checkpoint: the model tensors, the moments and the sampler. Moments and order are stored in F64
  * whatever the precision, so that the state (and so the continued run) is exact.
  */
-export function encodeBaselineCheckpoint(cp: BackpropCheckpoint, info: ModelInfo, optimizer: string): Uint8Array {
+export function encodeBaselineCheckpoint(cp: BackpropCheckpoint, info: ModelInfo, optimizer: string, writer: CheckpointWriter = {}): Uint8Array {
   const tensors = weightTensors(cp.weights, info.bias, dtypeOf(info.precision));
   cp.firstMoment.forEach((m, k) => tensors.push({ name: `M${k + 1}`, dtype: 'F64', shape: [m.rows, m.cols], data: m.data }));
   cp.secondMoment.forEach((m, k) => tensors.push({ name: `S${k + 1}`, dtype: 'F64', shape: [m.rows, m.cols], data: m.data }));
@@ -124,7 +142,8 @@ export function encodeBaselineCheckpoint(cp: BackpropCheckpoint, info: ModelInfo
   meta.elapsedMs = String(cp.elapsedMs);
   meta.cursor = String(cp.cursor);
   meta.rng = JSON.stringify(cp.rng);
-  return encodeSafetensors(tensors, meta);
+  if (writer.resumedFrom !== undefined) meta.resumedFrom = String(writer.resumedFrom);
+  return encodeSafetensors(tensors, meta, { checksums: true });
 }
 
 function parseJson<T>(file: SafetensorsFile, key: string, path: string): T {
@@ -145,32 +164,54 @@ function matrix(file: SafetensorsFile, name: string, path: string, rows: number,
   return { rows, cols, data: t.data };
 }
 
-function metadataNumber(file: SafetensorsFile, key: string, path: string): number {
-  const v = Number(file.metadata[key]);
-  if (file.metadata[key] === undefined || Number.isNaN(v)) throw new DataError(path, `checkpoint metadata '${key}' is missing or not a number`);
-  return v;
+/** Fails on the first NaN or ±Infinity of a tensor, naming it with the row and column (counted from 0). */
+function checkFiniteTensor(data: ArrayLike<number>, name: string, path: string, cols: number, vector: boolean): void {
+  for (let k = 0; k < data.length; k++) {
+    if (!Number.isFinite(data[k])) {
+      const at = vector ? `at row ${k}` : `at row ${Math.floor(k / cols)}, column ${k % cols}`;
+      throw new DataError(path, `${name} holds ${data[k]} ${at} (a model's weights must be finite)`);
+    }
+  }
 }
 
-/** Reads a model (or a checkpoint, used as a model) written by nladmm. */
+const ACTIVATION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/**
+ * Reads a model (or a checkpoint, used as a model) written by nladmm. The activation is a name, and a plugin's is
+ * recorded with its sha256 (`activation_sha256`); a path in `activation_plugin` (older files) is kept for messages
+ * and never loaded. A NaN or infinite weight is an error naming the tensor, its row and its column.
+ */
 export function decodeModel(bytes: Uint8Array, path: string): ModelFile {
   const file = parseSafetensors(bytes, path);
   const format = file.metadata.format;
   if (format !== 'nladmm-model' && format !== 'nladmm-checkpoint' && format !== 'nladmm-baseline-checkpoint') throw new DataError(path, 'not an nladmm model or checkpoint (no format metadata); to start training from foreign weights use --init-weights');
   const layers = parseJson<number[]>(file, 'layers', path);
   if (!Array.isArray(layers) || layers.length < 2 || !layers.every((d) => Number.isInteger(d) && d > 0)) throw new DataError(path, 'metadata layers is not a list of widths');
+  const activation = file.metadata.activation ?? 'sigmoid';
+  if (!ACTIVATION_NAME.test(activation)) throw new DataError(path, `metadata activation ${JSON.stringify(activation.slice(0, 80))} is not an activation name (a model file never names code to run; a plugin is given with --activation FILE)`);
+  const activationSha256 = file.metadata.activation_sha256;
+  if (activationSha256 !== undefined && !/^[0-9a-f]{64}$/.test(activationSha256)) throw new DataError(path, 'metadata activation_sha256 is not a sha256 (64 hex digits)');
   const bias = file.metadata.bias !== 'false';
   const weights: HostMatrix[] = [];
   for (let i = 1; i < layers.length; i++) {
     const w = matrix(file, `W${i}`, path, layers[i], layers[i - 1]);
-    weights.push(bias ? joinBias(w, matrix(file, `b${i}`, path, layers[i], 1).data) : w);
+    checkFiniteTensor(w.data, `W${i}`, path, w.cols, false);
+    if (!bias) {
+      weights.push(w);
+      continue;
+    }
+    const b = matrix(file, `b${i}`, path, layers[i], 1);
+    checkFiniteTensor(b.data, `b${i}`, path, 1, true);
+    weights.push(joinBias(w, b.data));
   }
   const precision = file.metadata.precision === 'f32' ? 'f32' : 'f64';
   return {
     kind: format === 'nladmm-model' ? 'model' : 'checkpoint',
     path,
     layers,
-    activation: file.metadata.activation ?? 'sigmoid',
-    activationPlugin: file.metadata.activation_plugin,
+    activation,
+    ...(activationSha256 !== undefined ? { activationSha256 } : {}),
+    ...(file.metadata.activation_plugin !== undefined ? { activationPlugin: file.metadata.activation_plugin } : {}),
     bias,
     precision,
     preprocessing: parseJson<Preprocessing>(file, 'preprocessing', path),
@@ -185,53 +226,209 @@ export async function readModel(path: string): Promise<ModelFile> {
   return decodeModel(await readInputFile(path, 'model'), path);
 }
 
-/** A checkpoint's trainer state for a network of the given widths and samples n. */
-export function decodeCheckpoint(bytes: Uint8Array, path: string, layers: readonly number[], bias: boolean, n: number): TrainerCheckpoint {
-  const file = parseSafetensors(bytes, path);
-  if (file.metadata.format !== 'nladmm-checkpoint') throw new DataError(path, 'not an nladmm checkpoint');
+type CheckpointFormat = 'nladmm-checkpoint' | 'nladmm-baseline-checkpoint';
+
+/** A checkpoint's metadata, range-checked (see {@link checkCheckpointMetadata}). */
+export interface CheckpointMetadata {
+  readonly format: CheckpointFormat;
+  /** The iteration k of the state. */
+  readonly k: number;
+  readonly elapsedMs: number;
+  /** The iteration the writing process started from (absent in files of an older nladmm). */
+  readonly resumedFrom?: number;
+  /** The options of the run that wrote it (its `config`). */
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** The sha256 of the activation plugin, when the run used one. */
+  readonly activationSha256?: string;
+  /** ADMM: Σ‖∇𝓛‖² and the number of evaluated iterations in it. */
+  readonly gradSqSum?: number;
+  readonly gradSqCount?: number;
+  /** Baselines: the optimiser, the sampler's position and RNG state. */
+  readonly optimizer?: string;
+  readonly cursor?: number;
+  readonly rng?: RngState;
+}
+
+/** A checkpoint's metadata read from its header alone, with whether its checksums are there (and matched). */
+export interface CheckpointHeader extends CheckpointMetadata {
+  /** false: a file of an older nladmm, without checksums. */
+  readonly verified: boolean;
+}
+
+/**
+ * Range-checks the metadata of a checkpoint: every field the trainer's state comes from, with one line naming the
+ * first that is missing or out of range (k an integer ≥ 0, elapsedMs finite ≥ 0, gradSqSum finite ≥ 0,
+ * gradSqCount an integer in [0, k], resumedFrom an integer in [0, k], cursor an integer ≥ 0, rng and config JSON).
+ */
+export function checkCheckpointMetadata(metadata: Readonly<Record<string, string>>, path: string, format: CheckpointFormat): CheckpointMetadata {
+  const bad = (key: string, rule: string): never => {
+    const value = metadata[key];
+    throw new DataError(path, `checkpoint metadata ${key} ${value === undefined ? 'is missing' : `= ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} is out of range`}: it must be ${rule}`);
+  };
+  const integer = (key: string, max?: number, maxText?: string): number => {
+    const text = metadata[key];
+    const rule = `an integer ≥ 0${max !== undefined ? ` and ≤ ${maxText}` : ''}`;
+    if (text === undefined || !/^(0|[1-9][0-9]*)$/.test(text)) return bad(key, rule);
+    const v = Number(text);
+    if (!Number.isSafeInteger(v) || (max !== undefined && v > max)) return bad(key, rule);
+    return v;
+  };
+  const nonNegative = (key: string): number => {
+    const text = metadata[key];
+    const v = text === undefined || text.trim() !== text || text === '' ? NaN : Number(text);
+    if (!(Number.isFinite(v) && v >= 0)) return bad(key, 'a finite number ≥ 0');
+    return v;
+  };
+  const json = (key: string, what: string): unknown => {
+    try {
+      return JSON.parse(metadata[key] ?? '');
+    } catch {
+      return bad(key, what);
+    }
+  };
+  const k = integer('k');
+  const elapsedMs = nonNegative('elapsedMs');
+  const resumedFrom = metadata.resumedFrom !== undefined ? integer('resumedFrom', k, `k = ${k}`) : undefined;
+  let options: Record<string, unknown> | undefined;
+  if (metadata.config !== undefined) {
+    const value = json('config', 'a JSON object of options');
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) bad('config', 'a JSON object of options');
+    options = value as Record<string, unknown>;
+  }
+  const activationSha256 = metadata.activation_sha256;
+  const common = { format, k, elapsedMs, ...(resumedFrom !== undefined ? { resumedFrom } : {}), ...(options ? { options } : {}), ...(activationSha256 !== undefined ? { activationSha256 } : {}) };
+  if (format === 'nladmm-checkpoint') {
+    const gradSqSum = nonNegative('gradSqSum');
+    const gradSqCount = integer('gradSqCount', k, `k = ${k}`);
+    return { ...common, gradSqSum, gradSqCount };
+  }
+  const optimizer = metadata.optimizer;
+  if (optimizer !== 'gd' && optimizer !== 'sgd' && optimizer !== 'adam') bad('optimizer', 'gd, sgd or adam');
+  const cursor = integer('cursor');
+  const rng = json('rng', 'a JSON RNG state') as RngState;
+  return { ...common, optimizer, cursor, rng };
+}
+
+/** The one-line notice for a checkpoint without checksums (which is accepted: see the README). */
+export function uncheckedNotice(path: string): string {
+  return `${path} has no checksums (written by an older nladmm): it is resumed without verifying its bytes; the checkpoints this run writes carry them`;
+}
+
+function checkpointFormat(metadata: Readonly<Record<string, string>>, path: string, expected?: CheckpointFormat): CheckpointFormat {
+  const format = metadata.format;
+  if (expected === 'nladmm-checkpoint' && format !== expected) throw new DataError(path, 'not an nladmm checkpoint');
+  if (expected === 'nladmm-baseline-checkpoint' && format !== expected) throw new DataError(path, 'not an nladmm baseline (gd, sgd, adam) checkpoint');
+  if (format !== 'nladmm-checkpoint' && format !== 'nladmm-baseline-checkpoint') throw new DataError(path, 'not an nladmm checkpoint (no checkpoint format in its metadata)');
+  return format;
+}
+
+/**
+ * A checkpoint's header alone (its tensors are not read): the metadata checksums verified, then the fields
+ * range-checked. What a resume checks before loading any data.
+ */
+export async function readCheckpointHeader(path: string): Promise<CheckpointHeader> {
+  const layout = await readSafetensorsLayout(path, 'checkpoint');
+  const format = checkpointFormat(layout.metadata, path);
+  const verified = verifyMetadataChecksums(layout, path);
+  return { ...checkCheckpointMetadata(layout.metadata, path, format), verified };
+}
+
+/** Parses a checkpoint, verifying every checksum before its values are used (`notice`: when it has none). */
+function openCheckpoint(bytes: Uint8Array, path: string, format: CheckpointFormat, notice?: (text: string) => void): { file: SafetensorsFile; meta: CheckpointMetadata } {
+  const layout = parseSafetensorsLayout(bytes, path);
+  checkpointFormat(layout.metadata, path, format);
+  if (!verifyChecksums(bytes, layout, path)) notice?.(uncheckedNotice(path));
+  const meta = checkCheckpointMetadata(layout.metadata, path, format);
+  return { file: parseSafetensors(bytes, path), meta };
+}
+
+/** Fails on the first NaN or ±Infinity of a checkpoint's tensor (a checkpoint is never written with one). */
+function checkFiniteState(m: HostMatrix, name: string, path: string): void {
+  for (let k = 0; k < m.data.length; k++) {
+    if (!Number.isFinite(m.data[k])) {
+      throw new DataError(path, `tensor ${name} holds ${m.data[k]} at row ${Math.floor(k / m.cols)}, column ${k % m.cols} (nladmm never writes a checkpoint with a NaN or infinite value: the file is corrupt)`);
+    }
+  }
+}
+
+/** W_i and, with biases, b_i of a checkpoint, checked finite, as [W_i b_i]. */
+function checkpointWeight(file: SafetensorsFile, i: number, path: string, layers: readonly number[], bias: boolean): HostMatrix {
+  const w = matrix(file, `W${i}`, path, layers[i], layers[i - 1]);
+  checkFiniteState(w, `W${i}`, path);
+  if (!bias) return w;
+  const b = matrix(file, `b${i}`, path, layers[i], 1);
+  checkFiniteState(b, `b${i}`, path);
+  return joinBias(w, b.data);
+}
+
+/**
+ * A checkpoint's trainer state for a network of the given widths and samples n. Every checksum is verified (a
+ * mismatch is one line naming the tensor or metadata entry), the metadata range-checked and every value checked
+ * finite; a file without checksums (an older nladmm) is accepted with `notice`.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, path: string, layers: readonly number[], bias: boolean, n: number, notice?: (text: string) => void): TrainerCheckpoint {
+  const { file, meta } = openCheckpoint(bytes, path, 'nladmm-checkpoint', notice);
   const depth = layers.length - 1;
   const W: HostMatrix[] = [hostMatrix(0, 0)];
   const V: HostMatrix[] = [hostMatrix(0, 0)];
   const Lambda: HostMatrix[] = [hostMatrix(0, 0)];
   for (let i = 1; i <= depth; i++) {
-    const w = matrix(file, `W${i}`, path, layers[i], layers[i - 1]);
-    W.push(bias ? joinBias(w, matrix(file, `b${i}`, path, layers[i], 1).data) : w);
+    W.push(checkpointWeight(file, i, path, layers, bias));
     V.push(matrix(file, `V${i}`, path, layers[i], n));
+    checkFiniteState(V[i], `V${i}`, path);
     Lambda.push(matrix(file, `L${i}`, path, layers[i], n));
+    checkFiniteState(Lambda[i], `L${i}`, path);
   }
-  const number = (key: string): number => metadataNumber(file, key, path);
-  const iterate: HostIterate = { iteration: number('k'), W, V, Lambda };
-  return { iterate, gradSqSum: number('gradSqSum'), gradSqCount: number('gradSqCount'), elapsedMs: number('elapsedMs') };
+  const iterate: HostIterate = { iteration: meta.k, W, V, Lambda };
+  return { iterate, gradSqSum: meta.gradSqSum!, gradSqCount: meta.gradSqCount!, elapsedMs: meta.elapsedMs };
 }
 
-/** A baseline checkpoint's state for a network of the given widths and n samples; `optimizer` must be the run's. */
-export function decodeBaselineCheckpoint(bytes: Uint8Array, path: string, layers: readonly number[], bias: boolean, n: number, optimizer: string): BackpropCheckpoint {
-  const file = parseSafetensors(bytes, path);
-  if (file.metadata.format !== 'nladmm-baseline-checkpoint') throw new DataError(path, 'not an nladmm baseline (gd, sgd, adam) checkpoint');
-  if (file.metadata.optimizer !== optimizer) throw new DataError(path, `is a checkpoint of optimizer ${file.metadata.optimizer}, the run uses ${optimizer}`);
+/**
+ * A baseline checkpoint's state for a network of the given widths and n samples; `optimizer` must be the run's.
+ * Checked as {@link decodeCheckpoint} checks an ADMM one.
+ */
+export function decodeBaselineCheckpoint(bytes: Uint8Array, path: string, layers: readonly number[], bias: boolean, n: number, optimizer: string, notice?: (text: string) => void): BackpropCheckpoint {
+  const { file, meta } = openCheckpoint(bytes, path, 'nladmm-baseline-checkpoint', notice);
+  if (meta.optimizer !== optimizer) throw new DataError(path, `is a checkpoint of optimizer ${meta.optimizer}, the run uses ${optimizer}`);
   const depth = layers.length - 1;
   const weights: HostMatrix[] = [];
   const firstMoment: HostMatrix[] = [];
   const secondMoment: HostMatrix[] = [];
   const extra = bias ? 1 : 0;
   for (let i = 1; i <= depth; i++) {
-    const w = matrix(file, `W${i}`, path, layers[i], layers[i - 1]);
-    weights.push(bias ? joinBias(w, matrix(file, `b${i}`, path, layers[i], 1).data) : w);
+    weights.push(checkpointWeight(file, i, path, layers, bias));
     if (file.get(`M${i}`)) firstMoment.push(matrix(file, `M${i}`, path, layers[i], layers[i - 1] + extra));
     if (file.get(`S${i}`)) secondMoment.push(matrix(file, `S${i}`, path, layers[i], layers[i - 1] + extra));
   }
-  const number = (key: string): number => metadataNumber(file, key, path);
+  if (meta.cursor! > n) throw new DataError(path, `checkpoint metadata cursor = ${meta.cursor} is out of range: it must be an integer ≥ 0 and ≤ n = ${n}`);
   const order = matrix(file, 'order', path, n, 1).data;
   return {
-    iteration: number('k'),
-    elapsedMs: number('elapsedMs'),
+    iteration: meta.k,
+    elapsedMs: meta.elapsedMs,
     weights,
     firstMoment,
     secondMoment,
     order: Array.from(order),
-    cursor: number('cursor'),
-    rng: parseJson<RngState>(file, 'rng', path),
+    cursor: meta.cursor!,
+    rng: meta.rng!,
   };
+}
+
+/** What a checkpoint file on disk is worth: verified by its checksums, without them (older nladmm), or bad. */
+export type CheckpointVerdict = { readonly state: 'verified' | 'unchecked'; readonly iteration: number } | { readonly state: 'bad'; readonly reason: string };
+
+/** Reads a checkpoint file and checks its checksums and metadata (the divergence message says what is kept). */
+export async function verifyCheckpointFile(path: string): Promise<CheckpointVerdict> {
+  try {
+    const bytes = await readInputFile(path, 'checkpoint');
+    const layout = parseSafetensorsLayout(bytes, path);
+    const format = checkpointFormat(layout.metadata, path);
+    const verified = verifyChecksums(bytes, layout, path);
+    const { k } = checkCheckpointMetadata(layout.metadata, path, format);
+    return { state: verified ? 'verified' : 'unchecked', iteration: k };
+  } catch (err) {
+    return { state: 'bad', reason: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /**
