@@ -85,7 +85,8 @@ const sameCell = (a: CellSpec, b: CellSpec): boolean => a.backend === b.backend 
 
 /** One dense call of an iteration: the shape it runs at and what it is in Algorithm 1. */
 type Op =
-  | { kind: 'gemm'; m: number; n: number; k: number; transA: boolean; transB: boolean; what: string }
+  /** `accumulate`: β ≠ 0 in admm.ts (C is read and added to), which the timing uses too (β = 0 makes the library clear C first). */
+  | { kind: 'gemm'; m: number; n: number; k: number; transA: boolean; transB: boolean; accumulate: boolean; what: string }
   | { kind: 'gram'; order: number; k: number; transA: boolean; what: string }
   | { kind: 'cholesky'; order: number; what: string }
   | { kind: 'solveLeft' | 'solveRight'; order: number; rhs: number; what: string };
@@ -100,29 +101,29 @@ function iterationOps(layers: readonly number[], n: number): Op[] {
   const ops: Op[] = [];
   for (let i = N; i >= 1; i--) {
     const fanIn = d[i - 1] + 1;
-    ops.push({ kind: 'gemm', m: d[i], n: fanIn, k: n, transA: false, transB: true, what: `G Ãᵀ (W${i} right-hand side)` });
+    ops.push({ kind: 'gemm', m: d[i], n: fanIn, k: n, transA: false, transB: true, accumulate: true, what: `G Ãᵀ (W${i} right-hand side)` });
     if (i > 1) ops.push({ kind: 'gram', order: fanIn, k: n, transA: false, what: `Ã Ãᵀ (W${i} system)` });
     ops.push({ kind: 'cholesky', order: fanIn, what: `W${i} system` });
     ops.push({ kind: 'solveRight', order: fanIn, rhs: d[i], what: `W${i} solve` });
   }
   const woodbury = d[N] < d[N - 1];
   for (let j = 1; j < N; j++) {
-    ops.push({ kind: 'gemm', m: d[j], n, k: d[j - 1] + 1, transA: false, transB: false, what: `W${j} Ṽ${j - 1} (S${j})` });
-    ops.push({ kind: 'gemm', m: d[j + 1], n, k: d[j] + 1, transA: false, transB: false, what: `W${j + 1} Ṽ${j} (V${j} gradient)` });
-    ops.push({ kind: 'gemm', m: d[j], n, k: d[j + 1], transA: true, transB: false, what: `W̄${j + 1}ᵀ G (V${j} right-hand side)` });
+    ops.push({ kind: 'gemm', m: d[j], n, k: d[j - 1] + 1, transA: false, transB: false, accumulate: false, what: `W${j} Ṽ${j - 1} (S${j})` });
+    ops.push({ kind: 'gemm', m: d[j + 1], n, k: d[j] + 1, transA: false, transB: false, accumulate: false, what: `W${j + 1} Ṽ${j} (V${j} gradient)` });
+    ops.push({ kind: 'gemm', m: d[j], n, k: d[j + 1], transA: true, transB: false, accumulate: true, what: `W̄${j + 1}ᵀ G (V${j} right-hand side)` });
     if (j === N - 1 && woodbury) {
-      ops.push({ kind: 'gemm', m: d[N], n, k: d[j], transA: false, transB: false, what: `W̄${N} R (Woodbury)` });
+      ops.push({ kind: 'gemm', m: d[N], n, k: d[j], transA: false, transB: false, accumulate: false, what: `W̄${N} R (Woodbury)` });
       ops.push({ kind: 'gram', order: d[N], k: d[j], transA: false, what: `W̄${N} W̄${N}ᵀ (Woodbury system)` });
       ops.push({ kind: 'cholesky', order: d[N], what: 'Woodbury system' });
       ops.push({ kind: 'solveLeft', order: d[N], rhs: n, what: 'Woodbury solve' });
-      ops.push({ kind: 'gemm', m: d[j], n, k: d[N], transA: true, transB: false, what: `W̄${N}ᵀ K⁻¹W̄R (Woodbury)` });
+      ops.push({ kind: 'gemm', m: d[j], n, k: d[N], transA: true, transB: false, accumulate: true, what: `W̄${N}ᵀ K⁻¹W̄R (Woodbury)` });
     } else {
       ops.push({ kind: 'gram', order: d[j], k: d[j + 1], transA: true, what: `W̄${j + 1}ᵀ W̄${j + 1} (V${j} system)` });
       ops.push({ kind: 'cholesky', order: d[j], what: `V${j} system` });
       ops.push({ kind: 'solveLeft', order: d[j], rhs: n, what: `V${j} solve` });
     }
   }
-  ops.push({ kind: 'gemm', m: d[N], n, k: d[N - 1] + 1, transA: false, transB: false, what: `W${N} Ṽ${N - 1} (S${N})` });
+  ops.push({ kind: 'gemm', m: d[N], n, k: d[N - 1] + 1, transA: false, transB: false, accumulate: false, what: `W${N} Ṽ${N - 1} (S${N})` });
   return ops;
 }
 
@@ -143,7 +144,7 @@ function opFlops(op: Op): number {
 function opShape(op: Op): string {
   switch (op.kind) {
     case 'gemm':
-      return `${op.transA ? 'T' : 'N'}${op.transB ? 'T' : 'N'} ${op.m}×${op.n}×${op.k}`;
+      return `${op.transA ? 'T' : 'N'}${op.transB ? 'T' : 'N'}${op.accumulate ? '+' : ''} ${op.m}×${op.n}×${op.k}`;
     case 'gram':
       return `${op.transA ? 'AᵀA' : 'AAᵀ'} ${op.order}², k=${op.k}`;
     case 'cholesky':
@@ -626,7 +627,7 @@ async function timeOp(b: Backend, op: Op, rng: Rng): Promise<number> {
         const A = op.transA ? random(op.k, op.m) : random(op.m, op.k);
         const B = op.transB ? random(op.n, op.k) : random(op.k, op.n);
         const C = alloc(op.m, op.n);
-        return await best(b, () => b.gemm(1, A, op.transA, B, op.transB, 0, C));
+        return await best(b, () => b.gemm(1, A, op.transA, B, op.transB, op.accumulate ? 1 : 0, C));
       }
       case 'gram': {
         const A = op.transA ? random(op.k, op.order) : random(op.order, op.k);
@@ -681,14 +682,15 @@ async function kernelsSection(kernels: KernelResult[]): Promise<void> {
           if (run.backend === 'blas' && (op.kind === 'gemm' || op.kind === 'gram')) {
             const side = Math.max(1, Math.round(Math.cbrt(flops / 2)));
             if (!squares.has(side)) {
-              const squareMs = await timeOp(b, { kind: 'gemm', m: side, n: side, k: side, transA: false, transB: false, what: 'square' }, rng);
+              const squareMs = await timeOp(b, { kind: 'gemm', m: side, n: side, k: side, transA: false, transB: false, accumulate: false, what: 'square' }, rng);
               squares.set(side, (2 * side ** 3) / (squareMs * 1e6));
             }
             r.squareSide = side;
             r.squareGflops = squares.get(side)!;
             r.ratio = r.gflops / r.squareGflops;
             if (op.kind === 'gemm' && bandwidth !== undefined && run.backend === 'blas') {
-              const bytes = (op.m * op.k + op.k * op.n + op.m * op.n) * bytesPerElement(run.precision);
+              // A and B read, C written (and read first when accumulating).
+              const bytes = (op.m * op.k + op.k * op.n + op.m * op.n * (op.accumulate ? 2 : 1)) * bytesPerElement(run.precision);
               r.bandwidthBoundGflops = (bandwidth * flops) / bytes / 1e9;
               r.ofAttainable = r.gflops / Math.min(r.squareGflops, r.bandwidthBoundGflops);
             }
@@ -702,7 +704,7 @@ async function kernelsSection(kernels: KernelResult[]): Promise<void> {
     }
   }
   for (const layers of NETS) {
-    console.log(`\n${netName(layers)}, n = ${KERNEL_N}: GFLOP/s (ratio = this shape's rate / the square GEMM's of the same flops, side in brackets)`);
+    console.log(`\n${netName(layers)}, n = ${KERNEL_N}: GFLOP/s (ratio = this shape's rate / the square GEMM's of the same flops, side in brackets; '+': C ← … + β C with β ≠ 0, as in the iteration)`);
     console.log(`${'call'.padEnd(11)} ${'shape'.padEnd(24)} ${'what'.padEnd(34)} ${'cpu f64'.padStart(8)} ${'blas f64'.padStart(9)} ${'ratio'.padStart(26)} ${'blas f32'.padStart(9)} ${'ratio'.padStart(26)}`);
     const rows = kernels.filter((k) => k.net === netName(layers) && k.backend === 'blas' && k.precision === 'f64');
     for (const row of rows) {
