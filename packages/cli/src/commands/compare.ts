@@ -27,7 +27,8 @@ import { renderSvg } from '../plot/svg.ts';
 import { loadRunInputs, modelInfo, pluginRecord } from '../runInputs.ts';
 import { RESUMABLE, TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
-import { type RunOutcome, absoluteActivationFlag, absolutize, backpropConfig, createRunDirectory, executeRun, precheckRunDirectory, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
+import { createRunDirectory, precheckRunDirectory } from '../io/runDirectory.ts';
+import { type RunOutcome, absoluteActivationFlag, absolutize, backpropConfig, executeRun, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
 
 const NOT_COMPARE = new Set(['resume', 'optimizer', 'theory-parameters', 'out', 'grad-tol']);
 const CONFIG = 'config.json';

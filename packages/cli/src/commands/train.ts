@@ -5,8 +5,8 @@
  * plots. `--resume RUN_DIR` continues a run bit for bit from its checkpoint.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import {
   type AdmmConfig,
   type Backend,
@@ -31,8 +31,9 @@ import { type CliContext, noticePrinter } from '../context.ts';
 import type { LoadedData } from '../data/datasets.ts';
 import { CliError, DataError, UsageError, messageOf } from '../errors.ts';
 import { duration, lambdaText, percent, sci } from '../format.ts';
-import { syncDirectory, writeFileAtomic } from '../io/atomic.ts';
-import { type RunLock, RunLockedError, acquireRunLock, liveLock, removeStaleStaging, stagingName } from '../io/lock.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { type RunLock, acquireRunLock } from '../io/lock.ts';
+import { createRunDirectory, precheckRunDirectory } from '../io/runDirectory.ts';
 import { type ModelInfo, decodeBaselineCheckpoint, decodeCheckpoint, encodeBaselineCheckpoint, encodeCheckpoint, encodeModel, readCheckpointHeader, verifyCheckpointFile } from '../io/model.ts';
 import { parseMetrics, writePlots } from '../plot/charts.ts';
 import { Progress } from '../progress.ts';
@@ -104,111 +105,6 @@ function defaultRunDir(s: TrainSettings, cwd: string): string {
   let candidate = base;
   for (let k = 2; existsSync(candidate); k++) candidate = `${base}-${k}`;
   return candidate;
-}
-
-/** Fails unless `dir` does not exist or is an empty directory. */
-async function checkFreshDirectory(dir: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(dir);
-  } catch {
-    return;
-  }
-  if (!info.isDirectory()) throw new CliError(`cannot create run directory ${dir}: a file with that name exists`);
-  if ((await readdir(dir)).length === 0) return;
-  const holder = liveLock(dir);
-  if (holder) throw new RunLockedError(dir, holder);
-  throw new CliError(`run directory ${dir} already exists and is not empty (continue it with --resume ${dir}, or choose another --out)`);
-}
-
-/** Creates missing parent folders, remembering which were created (so that a failure can remove them). */
-async function makeParents(dir: string): Promise<string[]> {
-  const created: string[] = [];
-  let current = dir;
-  const missing: string[] = [];
-  while (!existsSync(current)) {
-    missing.unshift(current);
-    const parent = dirname(current);
-    if (parent === current) break;
-    current = parent;
-  }
-  for (const m of missing) {
-    try {
-      await mkdir(m);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // Created meanwhile by a concurrent start: use it (and leave it to that start).
-      if (code === 'EEXIST' && (await stat(m).catch(() => undefined))?.isDirectory()) continue;
-      // Only the folders still empty: a concurrent start may have put its run directory into one.
-      for (const c of created.reverse()) await rmdir(c).catch(() => undefined);
-      throw new CliError(`cannot create run directory ${dir}: ${code === 'ENOTDIR' ? `${dirname(m)} is not a directory` : code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? `${dirname(m)} is not writable` : messageOf(err)}`);
-    }
-    created.push(m);
-  }
-  return created;
-}
-
-/**
- * Creates the run directory atomically: its first files are written into a hidden staging folder next to it,
- * which is then renamed into place. A failure (or a kill) before the rename leaves no run directory.
- */
-export async function precheckRunDirectory(dir: string): Promise<void> {
-  await checkFreshDirectory(dir);
-  // The nearest existing ancestor must be a directory.
-  let parent = dirname(dir);
-  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
-  if (!(await stat(parent)).isDirectory()) throw new CliError(`cannot create run directory ${dir}: ${parent} is not a directory`);
-}
-
-/**
- * Creates the run directory with its first files and its lock (see io/lock.ts), held by this process until the
- * returned lock is released. The staging folder `.NAME.partial-PID-RANDOM` is renamed into place, which fails when
- * a concurrent start got there first (then: the one-line error naming the PID holding it). Staging folders of
- * starts that were killed (their PID no longer runs) are removed first.
- */
-export async function createRunDirectory(dir: string, files: { name: string; data: Uint8Array | string }[]): Promise<RunLock> {
-  await precheckRunDirectory(dir);
-  const parent = dirname(dir);
-  const createdParents = await makeParents(parent);
-  removeStaleStaging(parent);
-  const staging = join(parent, stagingName(basename(dir)));
-  let lock: RunLock | undefined;
-  try {
-    await mkdir(staging);
-    lock = acquireRunLock(staging);
-    for (const f of files) await writeFileAtomic(join(staging, f.name), f.data);
-    await moveIntoPlace(staging, dir);
-    lock.moved(dir);
-    await syncDirectory(parent);
-    return lock;
-  } catch (err) {
-    lock?.release();
-    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
-    for (const c of createdParents.reverse()) await rmdir(c).catch(() => undefined);
-    if (err instanceof CliError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot create run directory ${dir}: ${code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? 'not writable' : messageOf(err)}`);
-  }
-}
-
-/**
- * Renames the staging folder to `dir`, which may be missing or an empty directory (rename(2) replaces an empty
- * one). A directory that a concurrent start filled meanwhile is refused as checkFreshDirectory refuses it.
- */
-async function moveIntoPlace(staging: string, dir: string): Promise<void> {
-  try {
-    await rename(staging, dir);
-    return;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'ENOTDIR') throw err;
-    await checkFreshDirectory(dir); // in use, not empty, or a file: the error
-  }
-  // An empty directory that this platform's rename does not replace (or one removed meanwhile).
-  await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
-  await rename(staging, dir);
 }
 
 /**
