@@ -5,7 +5,7 @@ import { type Activation, type AdmmConfig, AdmmSolver, type HostIterate, Trainer
 import { createDefaultRegistry } from '@nladmm/activations';
 import { BlasBackend, BlasUnavailableError, loadBlas, resolveThreads } from '@nladmm/blas-backend';
 import { CpuBackend } from '@nladmm/cpu-backend';
-import { relDiff } from './support/hostModel.ts';
+import { iterateDifference, relDiff } from './support/hostModel.ts';
 import { randomRegression } from './support/problems.ts';
 
 const registry = createDefaultRegistry();
@@ -22,19 +22,6 @@ function config(layers: number[], bias: boolean, activation: Activation = sigmoi
     stepRule: paperStepRule,
     init: { scheme: 'xavier', seed: 3, scale: 1.5 },
   };
-}
-
-/** The largest relative difference between two iterates over every block, and where it is. */
-function worstDifference(a: HostIterate, b: HostIterate): { worst: number; where: string } {
-  let worst = 0;
-  let where = '';
-  for (let i = 1; i < a.W.length; i++) {
-    for (const [name, x, y] of [['W', a.W[i], b.W[i]], ['V', a.V[i], b.V[i]], ['Λ', a.Lambda[i], b.Lambda[i]]] as const) {
-      const d = relDiff(x, y);
-      if (!(d <= worst)) [worst, where] = [d, `${name}${i}`];
-    }
-  }
-  return { worst, where };
 }
 
 function expectSameBits(a: HostIterate, b: HostIterate): void {
@@ -62,7 +49,7 @@ describe('Algorithm 1 on blas f64 matches the JavaScript reference', () => {
           await reference.step();
           await native.step();
         }
-        const { worst, where } = worstDifference(await reference.snapshot(), await native.snapshot());
+        const { worst, where } = iterateDifference(await reference.snapshot(), await native.snapshot());
         expect(worst, `worst at ${where}`).toBeLessThan(1e-10);
         // The comparison is not vacuous: 20 iterations moved the iterate.
         expect(relDiff((await native.snapshot()).W[1], initial.W[1])).toBeGreaterThan(1e-3);

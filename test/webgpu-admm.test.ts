@@ -6,7 +6,6 @@ import {
   type Activation,
   type AdmmConfig,
   AdmmSolver,
-  type HostIterate,
   type IterationMetrics,
   MetricsEvaluator,
   paperStepRule,
@@ -16,7 +15,7 @@ import { loadActivationPlugin } from '@nladmm/activations/node';
 import { CpuBackend } from '@nladmm/cpu-backend';
 import { WebGpuBackend } from '@nladmm/webgpu-backend';
 import { type NodeDevice, createNodeDevice } from '@nladmm/webgpu-backend/node';
-import { add, augment, dropBias, hadamard, map, mul, relDiff, scale, sub, transpose } from './support/hostModel.ts';
+import { add, augment, dropBias, hadamard, iterateDifference, map, mul, relDiff, scale, sub, transpose } from './support/hostModel.ts';
 import { randomRegression } from './support/problems.ts';
 
 let gpu: NodeDevice | undefined;
@@ -45,22 +44,6 @@ function solvers(layers: number[], activation: Activation, beta: number, lambda:
     init: { scheme: 'xavier', seed: seed + 1, scale: 1.5 },
   };
   return { data, config, cpu: AdmmSolver.create(new CpuBackend(), data, config), gpu: AdmmSolver.create(backend, data, config) };
-}
-
-/** max over blocks of the relative difference of two iterates. */
-function iterateDifference(a: HostIterate, b: HostIterate): { worst: number; where: string } {
-  let worst = 0;
-  let where = '';
-  for (let i = 1; i < a.W.length; i++) {
-    for (const [name, x, y] of [['W', a.W[i], b.W[i]], ['V', a.V[i], b.V[i]], ['Λ', a.Lambda[i], b.Lambda[i]]] as const) {
-      const d = relDiff(x, y);
-      if (!(d <= worst)) {
-        worst = d;
-        where = `${name}${i}`;
-      }
-    }
-  }
-  return { worst, where };
 }
 
 /** Every scalar metric, by name. */

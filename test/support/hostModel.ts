@@ -35,6 +35,22 @@ export function relDiff(a: HostMatrix, b: HostMatrix, floor = 1e-300): number {
   return frob(sub(a, b)) / Math.max(frob(a), frob(b), floor);
 }
 
+/** The largest relative difference between two iterates over every block (W, V, Λ), and the block where it is. */
+export function iterateDifference(a: HostIterate, b: HostIterate): { worst: number; where: string } {
+  let worst = 0;
+  let where = '';
+  for (let i = 1; i < a.W.length; i++) {
+    for (const [name, x, y] of [['W', a.W[i], b.W[i]], ['V', a.V[i], b.V[i]], ['Λ', a.Lambda[i], b.Lambda[i]]] as const) {
+      const d = relDiff(x, y);
+      if (!(d <= worst)) {
+        worst = d;
+        where = `${name}${i}`;
+      }
+    }
+  }
+  return { worst, where };
+}
+
 /** [V; 1ᵀ] when bias, else V. */
 export function augment(v: HostMatrix, bias: boolean): HostMatrix {
   if (!bias) return v;
