@@ -3,16 +3,13 @@
 import { AdmmSolver, Rng, hostMatrix, paperStepRule } from '@nladmm/core';
 import { sigmoid } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
+import { option } from './benchArgs.ts';
 
-function option(name: string, fallback: string): string {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 && process.argv[k + 1] !== undefined ? process.argv[k + 1] : fallback;
-}
 
-const layers = option('layers', '784,128,128,10').split(',').map(Number);
-const n = Number(option('n', '5000'));
-const iterations = Number(option('iters', '3'));
-const precision = option('precision', 'f64') as 'f64' | 'f32';
+const layers = (option('layers') ?? '784,128,128,10').split(',').map(Number);
+const n = Number(option('n') ?? '5000');
+const iterations = Number(option('iters') ?? '3');
+const precision = (option('precision') ?? 'f64') as 'f64' | 'f32';
 const rng = new Rng(1);
 const x = hostMatrix(layers[0], n, Array.from({ length: layers[0] * n }, () => rng.uniform()));
 const y = hostMatrix(layers.at(-1)!, n);

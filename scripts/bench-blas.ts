@@ -35,12 +35,7 @@ import { AdmmSolver, type Backend, type Matrix, type Precision, Rng, type Traini
 import { sigmoid } from '@nladmm/activations';
 import { BlasBackend } from '@nladmm/blas-backend';
 import { CpuBackend } from '@nladmm/cpu-backend';
-
-function option(name: string): string | undefined {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 ? process.argv[k + 1] : undefined;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+import { flag, option } from './benchArgs.ts';
 
 const quick = flag('quick');
 const out = option('out');

@@ -22,12 +22,7 @@ import { sigmoid } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
 import { WebGpuBackend } from '@nladmm/webgpu-backend';
 import { DEFAULT_DAWN_OPTIONS, type SoftwarePolicy, createNodeDevice } from '@nladmm/webgpu-backend/node';
-
-function option(name: string): string | undefined {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 ? process.argv[k + 1] : undefined;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+import { flag, option } from './benchArgs.ts';
 
 const quick = flag('quick');
 const only = option('only');

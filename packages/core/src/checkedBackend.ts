@@ -256,10 +256,6 @@ export abstract class CheckedBackend<M extends OwnedMatrix, S extends OwnedScala
 
   // ---- for the implementations ----
 
-  protected get disposed(): boolean {
-    return this.#disposed;
-  }
-
   protected assertAlive(op: string): void {
     if (this.#disposed) throw new Error(`${op}: the ${this.name} backend was disposed`);
   }

@@ -172,7 +172,7 @@ export function loopsFor(act: Activation): ActivationLoops {
 }
 
 /** A fresh copy of a self-contained function, with its own type feedback; `fn` itself where eval is refused. */
-export function compiled<F extends (...args: never[]) => unknown>(fn: F): F {
+function compiled<F extends (...args: never[]) => unknown>(fn: F): F {
   try {
     return new Function(`return (${fn.toString()});`)() as F;
   } catch {
