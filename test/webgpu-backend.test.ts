@@ -3,6 +3,7 @@
 // One device per file (a live Dawn device keeps a CPU core busy): created in beforeAll, destroyed in afterAll.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Activation, NotPositiveDefiniteError } from '@nladmm/core';
+import { builtinActivations } from '@nladmm/activations';
 import { WebGpuBackend } from '@nladmm/webgpu-backend';
 import { type NodeDevice, createNodeDevice } from '@nladmm/webgpu-backend/node';
 import { describeBackendConformance } from './conformance/backendSuite.ts';
@@ -132,6 +133,32 @@ describe('WebGpuBackend specifics', () => {
     await backend.sync();
     expect(backend.stats.pipelinesCreated).toBe(before);
     for (const m of [S, V, L, G]) backend.free(m);
+  });
+
+  // The built-in activations' WGSL σ and σ′ on the device, far into the tails (no exp overflow to inf/inf = NaN,
+  // no ∞ · 0): σ from activate, σ′ from the fused multiplier step with Λ = 1, β = 0, which gives (1 + 0)·σ′(S).
+  // The tolerance is loose because WGSL bounds f32 exp(x) only to 3 + 2|x| ULP (83 ULP ≈ 5e-6 at |x| = 40) and
+  // atan to 4096 ULP; what this checks is that every value is finite and right, the unbounded σ (softplus,
+  // silu) relative to its size.
+  it.each(builtinActivations.map((act) => [act.name, act] as const))('evaluates the WGSL σ and σ′ of %s like the JS functions, for |x| up to 1e30', async (name, act) => {
+    const z = [...Array.from({ length: 321 }, (_, i) => -40 + i * 0.25), ...[50, 100, 1e4, 1e10, 1e19, 1e30].flatMap((v) => [v, -v])];
+    await backend.prepareActivation(act);
+    const [S, V, L, O] = [backend.alloc(1, z.length), backend.alloc(1, z.length), backend.alloc(1, z.length), backend.alloc(1, z.length)];
+    backend.upload(S, z);
+    backend.upload(V, z.map(() => 0));
+    backend.upload(L, z.map(() => 1));
+    backend.activate(act, S, O);
+    const sigma = await backend.download(O);
+    backend.multiplierStep(act, S, V, L, 0, true, O);
+    const dsigma = await backend.download(O);
+    z.forEach((u, i) => {
+      // The device holds the f32 input: compare at it (f32(1e30) = 1e30 + 1.5e22).
+      const x = Math.fround(u);
+      expect(Number.isFinite(sigma[i]) && Number.isFinite(dsigma[i]), `${name}: σ(${u}) = ${sigma[i]}, σ′(${u}) = ${dsigma[i]}`).toBe(true);
+      expect(Math.abs(sigma[i] - act.sigma(x)), `${name}: σ(${u}) = ${sigma[i]}`).toBeLessThan(2e-5 * (1 + Math.abs(act.sigma(x))));
+      expect(Math.abs(dsigma[i] - act.dsigma(x)), `${name}: σ′(${u}) = ${dsigma[i]}`).toBeLessThan(2e-5 * (1 + Math.abs(act.dsigma(x))));
+    });
+    for (const m of [S, V, L, O]) backend.free(m);
   });
 
   it('shares compiled pipelines between backends on one device without mixing up activations', async () => {

@@ -26,7 +26,7 @@ const BACKEND_OPS: Record<BackendMethod, true> = {
   describe: true, alloc: true, upload: true, download: true, free: true, view: true, copy: true, fill: true,
   scalar: true, readScalar: true, readScalars: true, freeScalar: true, scalarAffine: true, gemm: true, gram: true, shiftedScale: true,
   axpby: true, adamStep: true, cholesky: true, solveLeft: true, solveRight: true, prepareActivation: true, activate: true,
-  multiplierStep: true, sumSquares: true, maxAbs: true, dot: true, sync: true, dispose: true,
+  multiplierStep: true, prepareLoss: true, lossValue: true, lossGradient: true, lossProx: true, sumSquares: true, maxAbs: true, dot: true, sync: true, dispose: true,
 };
 
 // The conformance tolerance: every result is computed in f32 (unit roundoff u = 2⁻²⁴ ≈ 6e-8); rel = 1e-6 ≈ 16 u is
@@ -131,7 +131,7 @@ describe('WebGPU in headless Chromium (navigator.gpu on SwiftShader)', () => {
     expect(missing, 'Backend ops never called by the page').toEqual([]);
     // Each op family has at least one error-vs-bound record of its own.
     const families = new Set(report.results.map((r) => r.op.split(/[/ ]/)[0]));
-    for (const op of ['upload', 'view', 'copy', 'fill', 'scalarAffine', 'gemm', 'gram', 'shiftedScale', 'axpby', 'cholesky', 'solveLeft', 'solveRight', 'activate', 'multiplierStep', 'sumSquares', 'maxAbs', 'dot']) {
+    for (const op of ['upload', 'view', 'copy', 'fill', 'scalarAffine', 'gemm', 'gram', 'shiftedScale', 'axpby', 'cholesky', 'solveLeft', 'solveRight', 'activate', 'multiplierStep', 'lossValue', 'lossGradient', 'lossProx', 'sumSquares', 'maxAbs', 'dot']) {
       expect(families.has(op), `no checks recorded for ${op}`).toBe(true);
     }
   }, 180_000);

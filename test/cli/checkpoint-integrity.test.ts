@@ -256,6 +256,15 @@ describe('options', () => {
       [[...small, '--delimiter', ';'], /^nladmm train: --delimiter has no effect with --dataset teacher: it applies to CSV files/],
       [['--dataset', 'square', '--layers', '1,4,1', '--teacher-layers', '1,3,1'], /^nladmm train: --teacher-layers has no effect with --dataset square/],
       [[...small, '--optimizer', 'gd', '--beta', '2'], /^nladmm train: --beta has no effect with --optimizer gd: it is a parameter of Algorithm 1 \(--optimizer admm\)\n$/],
+      // The β schedule: all three options or none, each in range.
+      [[...small, '--beta-factor', '2', '--beta-every', '3'], /^nladmm train: the β schedule needs --beta-factor, --beta-every and --beta-cap together: --beta-factor and --beta-every are given without --beta-cap\n$/],
+      [[...small, '--beta-cap', '8'], /^nladmm train: the β schedule needs --beta-factor, --beta-every and --beta-cap together: --beta-cap is given without --beta-factor and --beta-every\n$/],
+      [[...small, '--beta-factor', '0', '--beta-every', '3', '--beta-cap', '8'], /^nladmm train: --beta-factor must be a finite number > 0, got 0\n$/],
+      [[...small, '--beta-factor', '-2', '--beta-every', '3', '--beta-cap', '8'], /^nladmm train: --beta-factor must be a finite number > 0, got -2\n$/],
+      [[...small, '--beta-factor', '2', '--beta-every', '0', '--beta-cap', '8'], /^nladmm train: --beta-every must be an integer ≥ 1, got 0\n$/],
+      [[...small, '--beta', '1,4,2', '--beta-factor', '2', '--beta-every', '3', '--beta-cap', '3'], /^nladmm train: --beta-cap must be a finite number ≥ the largest --beta \(4\), got 3\n$/],
+      [['--preset', 'theory', '--beta-factor', '2', '--beta-every', '3', '--beta-cap', '8'], /^nladmm train: --beta-factor, --beta-every and --beta-cap cannot be used with --theory-parameters: Theorem 3 holds for a fixed β/],
+      [[...small, '--optimizer', 'gd', '--beta-factor', '2', '--beta-every', '3', '--beta-cap', '8'], /^nladmm train: --beta-factor has no effect with --optimizer gd: it is a parameter of Algorithm 1/],
       [['--dataset', join(cwd, 'x.npy'), '--labels', join(cwd, 'y.npy'), '--layers', '2,3,1', '--test-dataset', join(cwd, 't.npy'), '--test-split', '0.2'], /^nladmm train: give either --test-dataset or --test-split, not both\n$/],
     ];
     for (const [args, error] of cases) {

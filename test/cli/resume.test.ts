@@ -2,7 +2,7 @@
 // that the iterates equal an uninterrupted run's bit for bit (CPU); SIGTERM finishes the iteration,
 // checkpoints and exits 143 (also inside nladmm compare, which --resume then finishes).
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors } from '@nladmm/cli';
@@ -110,6 +110,52 @@ describe('checkpoints and --resume', () => {
     expect(resumed.stdout).toContain(`| admm | ${k + 2} |`);
     expect(resumed.stdout).toContain(`| gd | ${k + 2} |`);
     expect(await checkpointIteration(join(cmp, 'gd'))).toBe(k + 2);
+  });
+
+  it('keeps a β schedule: resumed across a change of β, the iterates equal an uninterrupted run bit for bit', async () => {
+    const dir = await tempDir();
+    // The schedule from a --config file, like any option (camelCase or kebab-case keys): β = 1, 2, 4 from k = 1, 4, 7.
+    await writeFile(join(dir, 'schedule.json'), JSON.stringify({ betaFactor: 2, 'beta-every': 3, 'beta-cap': 8 }));
+    const task = ['--dataset', 'teacher', '--layers', '3,8,8,2', '--n-train', '60', '--n-test', '0', '--lambda', '1e-2', '--metrics-every', '1', '--checkpoint-every', '2', '--no-plots', '--config', 'schedule.json'];
+    const first = await cli(['train', ...task, '--iterations', '4', '--out', 'resumed'], dir);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/β = 1 ×2 every 3 iterations up to 8/);
+    expect(first.stderr).toContain('β = 2 from iteration 4\n');
+    expect(first.stdout).toMatch(/ {2}β 2\n/);
+    const options = JSON.parse(await readFile(join(dir, 'resumed', 'config.json'), 'utf8')).options;
+    expect(options).toMatchObject({ 'beta-factor': 2, 'beta-every': 3, 'beta-cap': 8 });
+    const checkpointPath = join(dir, 'resumed', 'checkpoint.safetensors');
+    expect(JSON.parse(parseSafetensors(await readFile(checkpointPath), 'cp').metadata.config)).toMatchObject({ 'beta-factor': 2, 'beta-every': 3, 'beta-cap': 8 });
+    expect(await checkpointIteration(join(dir, 'resumed'))).toBe(4);
+    const changed = await cli(['train', '--resume', 'resumed', '--iterations', '8', '--beta-factor', '3'], dir);
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/^nladmm train: --beta-factor cannot change when resuming/);
+
+    const resumed = await cli(['train', '--resume', 'resumed', '--iterations', '8'], dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/β = 1 ×2 every 3 iterations up to 8 \(2 at iteration 4\)/);
+    expect(resumed.stderr).toContain('β = 4 from iteration 7\n');
+    expect(resumed.stdout).toMatch(/ {2}β 4\n/);
+    const straight = await cli(['train', ...task, '--iterations', '8', '--out', 'straight', '--quiet'], dir);
+    expect(straight.code, straight.stderr).toBe(0);
+    const a = tensors(await readFile(checkpointPath), 'resumed');
+    const b = tensors(await readFile(join(dir, 'straight', 'checkpoint.safetensors')), 'straight');
+    expect([...a.keys()]).toEqual([...b.keys()]);
+    for (const [name, t] of b) expect(Buffer.from(a.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), `tensor ${name}`).toBe(true);
+    // The metrics too (the augmented Lagrangian follows β^k), apart from the timings.
+    const untimed = async (runDir: string) =>
+      (await readFile(join(dir, runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((line) => {
+        const { elapsedMs: _e, msPerIteration: _m, ...rest } = JSON.parse(line);
+        return rest;
+      });
+    const resumedMetrics = await untimed('resumed');
+    expect(resumedMetrics.map((r) => r.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(resumedMetrics).toEqual(await untimed('straight'));
+    // The schedule did act: without it the iterates differ.
+    const fixed = await cli(['train', ...task.filter((x) => x !== '--config' && x !== 'schedule.json'), '--iterations', '8', '--out', 'fixed', '--quiet'], dir);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    const c = tensors(await readFile(join(dir, 'fixed', 'checkpoint.safetensors')), 'fixed');
+    expect(Buffer.from(c.get('W1')!.data.buffer).equals(Buffer.from(b.get('W1')!.data.buffer))).toBe(false);
   });
 
   it('refuses to change the problem when resuming', async () => {

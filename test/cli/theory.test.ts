@@ -29,6 +29,21 @@ describe('nladmm theory', () => {
     expect((await cli(['--help'], dir)).stdout).toMatch(/^ {2}theory /m);
   });
 
+  it('refuses a β schedule (Theorem 3 fixes β) with a usage error', async () => {
+    const run = await cli(['theory', ...TINY, '--beta-factor', '2', '--beta-every', '3', '--beta-cap', '8'], dir);
+    expect(run.stderr).toBe('nladmm theory: Theorem 3 holds for a fixed β: drop --beta-factor, --beta-every and --beta-cap\n');
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+  });
+
+  it('with --loss cross-entropy, reports the hypotheses and says what the loss leaves unproven', async () => {
+    const run = await cli(['theory', '--dataset', 'fashion-mnist', '--n-train', '30', '--n-test', '0', '--layers', '784,4,10', '--init', 'xavier', '--loss', 'cross-entropy', '--beta', '5', '--lambda', '1'], dir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^\(42\) +(holds|FAILS)/m);
+    expect(run.stdout).toMatch(/note: loss 'cross-entropy' is not the paper's .*Theorems 1 and 3 are unproven for it/);
+  });
+
   it('prints one line per hypothesis (42)-(47) and exits 0 even when they fail', async () => {
     const run = await cli(['theory', ...TINY, '--beta', '5', '--lambda', '1'], dir);
     expect(run.stderr).toBe('');

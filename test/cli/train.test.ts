@@ -160,3 +160,20 @@ describe('the paper-square preset', () => {
     expect(2 * final.trainLoss).toBeLessThan(1e-8);
   });
 });
+
+describe('an activation outside Assumption 1 (softplus: σ unbounded)', () => {
+  it("trains with --step-rule authors, warning that the guarantees do not apply; eval loads it by name", async () => {
+    const dir = await tempDir();
+    const run = await cli(['train', '--dataset', 'square', '--layers', '1,6,1', '--n-train', '30', '--n-test', '0', '--activation', 'softplus', '--step-rule', 'authors', '--iterations', '3', '--out', 'run', '--no-plots', '--quiet'], dir);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("warning: activation 'softplus' does not satisfy Assumption 1: the convergence guarantees of Theorem 1 do not apply");
+    expect(run.stderr).not.toMatch(/error/i);
+    const config = JSON.parse(await readFile(join(dir, 'run', 'config.json'), 'utf8'));
+    expect(JSON.stringify(config)).toContain('"activation":"softplus"');
+    const final = (await metrics(join(dir, 'run'))).at(-1)!;
+    expect(final.iteration).toBe(3);
+    expect(Number.isFinite(final.trainLoss)).toBe(true);
+    const report = JSON.parse((await cli(['eval', 'run', '--json'], dir)).stdout);
+    expect(report.results[0].loss).toBe(final.trainLoss);
+  });
+});

@@ -9,7 +9,18 @@
  * rounding of the inputs is not charged to the op.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, type DeviceScalar, type Matrix, NotPositiveDefiniteError } from '@nladmm/core';
+import {
+  type Backend,
+  type DeviceScalar,
+  type Loss,
+  type Matrix,
+  NotPositiveDefiniteError,
+  PROX_TOLERANCE,
+  ProxWorkspace,
+  proxColumn,
+  squaredLoss,
+} from '@nladmm/core';
+import { crossEntropy } from '@nladmm/losses';
 import {
   type HostMatrix,
   absolute,
@@ -22,6 +33,7 @@ import {
   multiply,
   randomMatrix,
   randomSpd,
+  type Rng,
   refCholesky,
   refCholeskySolve,
   refGemm,
@@ -50,6 +62,52 @@ function largestMagnitude(h: HostMatrix): number {
 }
 
 const flags = (transA: boolean, transB: boolean): string => `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+
+// ---- the loss steps' test data and references (f64, per column) ----
+
+function columnOf(h: HostMatrix, c: number): Float64Array {
+  const out = new Float64Array(h.rows);
+  for (let r = 0; r < h.rows; r++) out[r] = h.data[r * h.cols + c];
+  return out;
+}
+
+function normInf(x: Float64Array): number {
+  let max = 0;
+  for (const v of x) max = Math.max(max, Math.abs(v));
+  return max;
+}
+
+/** Targets a loss accepts: probability columns (one-hot or a softmax of noise) for cross-entropy, noise otherwise. */
+function lossTargets(loss: Loss, rng: Rng, rows: number, cols: number): HostMatrix {
+  if (loss !== crossEntropy) return randomMatrix(rng, rows, cols);
+  const y = hostMatrix(rows, cols);
+  for (let c = 0; c < cols; c++) {
+    if (c % 2 === 0) {
+      y.data[Math.floor(rng.uniform() * rows) * cols + c] = 1;
+      continue;
+    }
+    const e = Array.from({ length: rows }, () => Math.exp(2 * rng.normal()));
+    const total = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, r) => (y.data[r * cols + c] = v / total));
+  }
+  return y;
+}
+
+/** Entries uniform in [−scale, scale), with large logits in column 0 (+50 on even rows, −50 on odd ones). */
+function lossInputs(rng: Rng, rows: number, cols: number, scale: number): HostMatrix {
+  const m = randomMatrix(rng, rows, cols, scale);
+  for (let r = 0; r < rows; r++) m.data[r * cols] = r % 2 === 0 ? 50 : -50;
+  return m;
+}
+
+/** ‖∇ℓ(v; y) + β (v − t)‖_∞ of one column: the optimality residual of the V_N prox. */
+function proxResidual(loss: Loss, v: Float64Array, y: Float64Array, t: Float64Array, beta: number): number {
+  const g = new Float64Array(v.length);
+  loss.gradient(v, y, g);
+  let max = 0;
+  for (let i = 0; i < v.length; i++) max = Math.max(max, Math.abs(g[i] + beta * (v[i] - t[i])));
+  return max;
+}
 
 export function describeBackendConformance(
   label: string,
@@ -545,9 +603,160 @@ export function describeBackendConformance(
       });
     });
 
+    describe('loss steps', () => {
+      const losses: Loss[] = [squaredLoss, crossEntropy];
+      const shapes: [number, number][] = [[1, 1], [10, 37], [7, 300]];
+
+      it('lossValue: Σ_c ℓ(v_c; y_c), deterministic, on views (large logits included)', async () => {
+        for (const loss of losses) {
+          const rng = createRng(seedFor(`lossValue ${loss.name}`));
+          for (const [rows, cols] of shapes) {
+            const v = await place(lossInputs(rng, rows, cols, 5), 'colPrefix');
+            const y = await place(lossTargets(loss, rng, rows, cols), 'rowPrefix');
+            const out = scalar(123);
+            backend.lossValue(loss, v.matrix, y.matrix, out);
+            const got = await backend.readScalar(out);
+            let want = 0;
+            let magnitude = 0;
+            for (let c = 0; c < cols; c++) {
+              const vc = columnOf(v.stored, c);
+              const yc = columnOf(y.stored, c);
+              const value = loss.value(vc, yc);
+              want += value;
+              // ℓ's terms: cross-entropy's log-sum-exp and ⟨y, v⟩ are each up to ‖v‖_∞ ‖y‖₁ before they cancel.
+              magnitude += Math.abs(value) + normInf(vc) * yc.reduce((a, b) => a + Math.abs(b), 0);
+            }
+            expectScalarNear(`lossValue ${loss.name} ${rows}×${cols}`, got, want, magnitude, sized(rows * cols));
+            backend.lossValue(loss, v.matrix, y.matrix, out);
+            expect(await backend.readScalar(out), `lossValue ${loss.name} ${rows}×${cols} repeated`).toBe(got);
+            await expectPaddingIntact(v, y);
+          }
+        }
+      });
+
+      it('lossGradient: ∇ℓ column by column, into a separate output or in place, on views', async () => {
+        for (const loss of losses) {
+          const rng = createRng(seedFor(`lossGradient ${loss.name}`));
+          for (const [rows, cols] of shapes) {
+            for (const inPlace of [false, true]) {
+              const v = await place(lossInputs(rng, rows, cols, 5), 'colPrefix');
+              const y = await place(lossTargets(loss, rng, rows, cols), 'rowPrefix');
+              const out = inPlace ? v : await garbage(rows, cols, 'rowPrefix');
+              backend.lossGradient(loss, v.matrix, y.matrix, out.matrix);
+              const want = hostMatrix(rows, cols);
+              const g = new Float64Array(rows);
+              for (let c = 0; c < cols; c++) {
+                loss.gradient(columnOf(v.stored, c), columnOf(y.stored, c), g);
+                for (let r = 0; r < rows; r++) want.data[r * cols + c] = g[r];
+              }
+              const what = `lossGradient ${loss.name} ${rows}×${cols}${inPlace ? ' in place' : ''}`;
+              expectNear(what, await fetch(out.matrix), want, frobenius(want) + frobenius(y.stored), sized(rows));
+              await expectPaddingIntact(v, y, out);
+            }
+          }
+        }
+      });
+
+      /**
+       * Runs lossProx from V's current values and checks, column by column: the optimality condition
+       * ‖∇ℓ(v) + β(v − t)‖_∞ ≤ 2·PROX_TOLERANCE·(1 + β‖t‖_∞) (the stopping rule, with a factor 2 for evaluating it
+       * again in f64 at the stored v, plus the rounding of v to storage); agreement with the f64 iteration of core's
+       * lossProx.ts (the cpu f64 backend's), to the distance the residuals allow for a β-strongly convex objective,
+       * ‖v − v*‖₂ ≤ ‖∇F(v)‖₂/β; and, for the squared loss, the closed form (y + βt)/(1 + β) of (12).
+       */
+      const checkProx = async (loss: Loss, rows: number, cols: number, beta: number, layouts: { t: Layout; y: Layout; v: Layout }): Promise<void> => {
+        const rng = createRng(seedFor(`lossProx ${loss.name} ${rows} ${cols} ${beta} ${layouts.v}`));
+        const t = await place(lossInputs(rng, rows, cols, 5), layouts.t);
+        const y = await place(lossTargets(loss, rng, rows, cols), layouts.y);
+        const start = randomMatrix(rng, rows, cols);
+        // Column 0 starts at the large logits too; column 1 (t there is random) starts far away, at ±50.
+        for (let r = 0; r < rows; r++) {
+          start.data[r * cols] = t.stored.data[r * t.stored.cols];
+          if (cols > 1) start.data[r * cols + 1] = r % 2 === 0 ? -50 : 50;
+        }
+        const v = await place(start, layouts.v);
+        backend.lossProx(loss, t.matrix, y.matrix, beta, v.matrix);
+        const got = await fetch(v.matrix);
+        const tolerance64 = PROX_TOLERANCE.f64;
+        const toleranceP = PROX_TOLERANCE[backend.precision];
+        const work = new ProxWorkspace(rows);
+        const what = `lossProx ${loss.name} ${rows}×${cols} β=${beta}`;
+        let worstResidual = 0;
+        let worstDistance = 0;
+        let worstColumn = -1;
+        for (let c = 0; c < cols; c++) {
+          const tc = columnOf(t.stored, c);
+          const yc = columnOf(y.stored, c);
+          const vc = columnOf(got, c);
+          const threshold = toleranceP * (1 + beta * normInf(tc));
+          const rounding = tolerance.rel * (1 + beta) * (1 + normInf(vc));
+          const residual = proxResidual(loss, vc, yc, tc, beta) / (2 * threshold + rounding);
+          const reference = columnOf(v.stored, c);
+          proxColumn(loss, tc, yc, beta, reference, tolerance64, work);
+          let gap = 0;
+          for (let i = 0; i < rows; i++) gap += (vc[i] - reference[i]) ** 2;
+          const distance = Math.sqrt(gap) / ((Math.sqrt(rows) * (2 * threshold + rounding)) / beta + tolerance.rel * (1 + frobenius(reference)));
+          if (residual > worstResidual || distance > worstDistance || Number.isNaN(residual + distance)) worstColumn = c;
+          worstResidual = Number.isNaN(residual) ? Infinity : Math.max(worstResidual, residual);
+          worstDistance = Number.isNaN(distance) ? Infinity : Math.max(worstDistance, distance);
+        }
+        expect(worstResidual, `${what}: optimality residual / bound = ${worstResidual} (worst column ${worstColumn})`).toBeLessThanOrEqual(1);
+        expect(worstDistance, `${what}: distance to the f64 prox / bound = ${worstDistance} (worst column ${worstColumn})`).toBeLessThanOrEqual(1);
+        if (loss === squaredLoss) {
+          const want = combine(1 / (1 + beta), y.stored, beta / (1 + beta), t.stored);
+          const scale = frobenius(want) + frobenius(v.stored) + (frobenius(y.stored) + beta * frobenius(t.stored)) / (1 + beta);
+          expectNear(`${what}: (y + βt)/(1 + β)`, got, want, scale, tolerance.rel);
+        }
+        await expectPaddingIntact(t, y, v);
+      };
+
+      for (const loss of losses) {
+        for (const beta of [0.1, 2]) {
+          it(`lossProx ${loss.name}, β = ${beta}: optimal per column, as the f64 iteration, on views`, async () => {
+            if (loss === crossEntropy) await backend.prepareLoss(loss, 10);
+            for (const [rows, cols] of shapes) await checkProx(loss, rows, cols, beta, { t: 'colPrefix', y: 'rowPrefix', v: 'colPrefix' });
+            await checkProx(loss, 10, 37, beta, { t: 'rowPrefix', y: 'colPrefix', v: 'rowPrefix' });
+          });
+        }
+      }
+
+      // 70000 columns: more than the 1024 workgroups × 64 threads of one WebGPU dispatch (the kernels' grid-stride
+      // loops), and several column chunks when the backend splits matrices.
+      it('lossValue, lossGradient and lossProx over 70000 columns', async () => {
+        const [rows, cols] = [3, 70000];
+        for (const loss of losses) {
+          const rng = createRng(seedFor(`loss steps large ${loss.name}`));
+          const v = await place(lossInputs(rng, rows, cols, 5));
+          const y = await place(lossTargets(loss, rng, rows, cols));
+          const out = scalar();
+          backend.lossValue(loss, v.matrix, y.matrix, out);
+          let want = 0;
+          let magnitude = 0;
+          for (let c = 0; c < cols; c++) {
+            const vc = columnOf(v.stored, c);
+            const yc = columnOf(y.stored, c);
+            const value = loss.value(vc, yc);
+            want += value;
+            magnitude += Math.abs(value) + normInf(vc) * yc.reduce((a, b) => a + Math.abs(b), 0);
+          }
+          expectScalarNear(`lossValue ${loss.name} ${rows}×${cols}`, await backend.readScalar(out), want, magnitude, sized(rows * cols));
+          const gradient = await garbage(rows, cols);
+          backend.lossGradient(loss, v.matrix, y.matrix, gradient.matrix);
+          const wantGradient = hostMatrix(rows, cols);
+          const g = new Float64Array(rows);
+          for (let c = 0; c < cols; c++) {
+            loss.gradient(columnOf(v.stored, c), columnOf(y.stored, c), g);
+            for (let r = 0; r < rows; r++) wantGradient.data[r * cols + c] = g[r];
+          }
+          expectNear(`lossGradient ${loss.name} ${rows}×${cols}`, await fetch(gradient.matrix), wantGradient, frobenius(wantGradient) + frobenius(y.stored), sized(rows));
+          await checkProx(loss, rows, cols, 1, { t: 'packed', y: 'packed', v: 'packed' });
+        }
+      });
+    });
+
     describe('shape errors', () => {
       it('throws RangeError naming the op', () => {
-        const [a23, a32, a33, a22] = [alloc(2, 3), alloc(3, 2), alloc(3, 3), alloc(2, 2)];
+        const [a23, a32, a33, a22, b23, c23] = [alloc(2, 3), alloc(3, 2), alloc(3, 3), alloc(2, 2), alloc(2, 3), alloc(2, 3)];
         const s = scalar();
         const cases: [RegExp, () => void][] = [
           [/gemm/, () => backend.gemm(1, a23, false, a23, false, 0, a22)],
@@ -568,6 +777,12 @@ export function describeBackendConformance(
           [/multiplierStep/, () => backend.multiplierStep(tanhActivation, a23, a23, a23, 1, true, a22)],
           [/maxAbs/, () => backend.maxAbs(s, a23, a32, 1)],
           [/dot/, () => backend.dot(s, a23, a32)],
+          [/lossValue/, () => backend.lossValue(squaredLoss, a23, a32, s)],
+          [/lossGradient/, () => backend.lossGradient(squaredLoss, a23, b23, a32)],
+          [/lossGradient/, () => backend.lossGradient(squaredLoss, a23, b23, b23)],
+          [/lossProx/, () => backend.lossProx(squaredLoss, a23, b23, 1, a32)],
+          [/lossProx/, () => backend.lossProx(squaredLoss, a23, b23, 1, b23)],
+          [/lossProx/, () => backend.lossProx(squaredLoss, a23, b23, 0, c23)],
           [/upload/, () => backend.upload(a23, [1, 2, 3])],
           [/view/, () => backend.view(a23, 3, 1)],
           [/view/, () => backend.view(a23, 1, 4)],

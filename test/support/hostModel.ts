@@ -1,6 +1,6 @@
 // Host-side f64 reference of the quantities of the paper, written independently of any backend: plain loops
 // over HostMatrix, used as the oracle of the theory tests.
-import { type Activation, type HostIterate, type HostMatrix, hostMatrix, identityActivation } from '@nladmm/core';
+import { type Activation, type HostIterate, type HostMatrix, type Loss, hostMatrix, identityActivation } from '@nladmm/core';
 import { combine, multiply, transpose } from '../conformance/reference.ts';
 
 export { transpose, combine };
@@ -75,6 +75,40 @@ export interface HostProblem {
   readonly lambda: number;
   readonly bias: boolean;
   readonly activation: Activation;
+  /** ℓ(V_N; Y) (default: the squared loss ½‖V_N − Y‖² of (5)). */
+  readonly loss?: Loss;
+}
+
+/** ℓ(V; Y) = Σ_c ℓ(v_c; y_c) on the host. */
+export function lossOf(loss: Loss, v: HostMatrix, y: HostMatrix): number {
+  const vc = new Float64Array(v.rows);
+  const yc = new Float64Array(v.rows);
+  let total = 0;
+  for (let c = 0; c < v.cols; c++) {
+    for (let r = 0; r < v.rows; r++) {
+      vc[r] = v.data[r * v.cols + c];
+      yc[r] = y.data[r * v.cols + c];
+    }
+    total += loss.value(vc, yc);
+  }
+  return total;
+}
+
+/** ∇ℓ(V; Y) column by column on the host. */
+export function lossGradientOf(loss: Loss, v: HostMatrix, y: HostMatrix): HostMatrix {
+  const out = hostMatrix(v.rows, v.cols);
+  const vc = new Float64Array(v.rows);
+  const yc = new Float64Array(v.rows);
+  const g = new Float64Array(v.rows);
+  for (let c = 0; c < v.cols; c++) {
+    for (let r = 0; r < v.rows; r++) {
+      vc[r] = v.data[r * v.cols + c];
+      yc[r] = y.data[r * v.cols + c];
+    }
+    loss.gradient(vc, yc, g);
+    for (let r = 0; r < v.rows; r++) out.data[r * v.cols + c] = g[r];
+  }
+  return out;
 }
 
 /** σ_i: the activation for i < N, the identity for i = N. */
@@ -85,7 +119,7 @@ export function sigmaOf(p: HostProblem, i: number, depth: number): Activation {
 /** The augmented Lagrangian (6) at Q = (W, V, Λ), with V_0 = X. */
 export function augmentedLagrangian(p: HostProblem, q: Pick<HostIterate, 'W' | 'V' | 'Lambda'>): number {
   const depth = q.W.length - 1;
-  let value = frob2(sub(q.V[depth], p.y)) / 2;
+  let value = p.loss ? lossOf(p.loss, q.V[depth], p.y) : frob2(sub(q.V[depth], p.y)) / 2;
   for (let i = 1; i <= depth; i++) {
     const act = sigmaOf(p, i, depth);
     const input = i === 1 ? p.x : q.V[i - 1];

@@ -1,19 +1,11 @@
 import { resolve } from 'node:path';
 import type { Activation, ActivationRegistry } from '@nladmm/core';
 import { createDefaultRegistry } from '@nladmm/activations';
-import { hashPrefix, loadActivationPluginFile, pluginFileSha256 } from '@nladmm/activations/node';
-import { CliError, UsageError, messageOf } from './errors.ts';
+import { loadActivationPluginFile } from '@nladmm/activations/node';
+import { CliError, messageOf } from './errors.ts';
+import { type PluginRef, type PluginSubject, type RecordedPlugin, checkRecordedPluginName, isPluginPath, pluginForRecord, recordsPluginOf, runPluginRecord } from './pluginRecords.ts';
 
-/** Whether an --activation value is a plugin file rather than a registered name. */
-export function isPluginPath(value: string): boolean {
-  return /[\\/]/.test(value) || /\.(m?js|ts|mts)$/i.test(value);
-}
-
-/** A plugin that was loaded: its absolute path (for information) and the sha256 of the file's bytes (hex). */
-export interface PluginRef {
-  readonly path: string;
-  readonly sha256: string;
-}
+export { isPluginPath, type PluginRef };
 
 /**
  * The activation named by --activation: a built-in name, or a plugin file that is loaded (vetted in a worker thread
@@ -40,27 +32,13 @@ export async function resolveActivation(value: string, expectedSha256?: string):
  * What a model, a checkpoint or a run records about its activation. Nothing recorded is ever loaded: a plugin is
  * recorded by name and by the sha256 of its file, and used only from a file given on the command line.
  */
-export interface RecordedActivation {
-  /** The activation's name (unknown for a run recorded by an older nladmm with a plugin path only). */
-  readonly name?: string;
-  /** The sha256 (hex) of the plugin file's bytes; absent for a built-in activation. */
-  readonly sha256?: string;
-  /** A plugin path recorded, without a hash, by an older nladmm: shown in messages, never imported. */
-  readonly legacyPath?: string;
-}
+export type RecordedActivation = RecordedPlugin;
 
-const BUILTIN = new Set(createDefaultRegistry().names());
+const ACTIVATION: PluginSubject = { noun: 'activation', flag: '--activation', builtins: new Set(createDefaultRegistry().names()) };
 
 /** Whether a recorded activation came from a plugin (anything but a built-in name). */
 export function recordsPlugin(r: RecordedActivation): boolean {
-  return r.sha256 !== undefined || r.legacyPath !== undefined || r.name === undefined || !BUILTIN.has(r.name);
-}
-
-function describePlugin(r: RecordedActivation): string {
-  const name = r.name !== undefined ? ` '${r.name}'` : '';
-  if (r.sha256 !== undefined) return `the activation plugin${name} (sha256 ${hashPrefix(r.sha256)})`;
-  if (r.legacyPath !== undefined) return `the activation plugin${name} from ${r.legacyPath} (recorded without a hash by an older nladmm)`;
-  return `the activation${name}, which is not built in`;
+  return recordsPluginOf(ACTIVATION, r);
 }
 
 /**
@@ -71,35 +49,13 @@ function describePlugin(r: RecordedActivation): string {
  * `what` (the model or run), the plugin and the hashes. The hash is checked before any of the file runs. Returns
  * the value for {@link resolveActivation} and the hash to expect.
  */
-export async function activationForRecord(recorded: RecordedActivation, flag: string | undefined, cwd: string, what: string, override: boolean): Promise<{ value: string; sha256?: string }> {
-  if (!recordsPlugin(recorded)) {
-    const name = recorded.name as string;
-    if (flag === undefined || flag === name) return { value: name };
-    if (!override) throw new UsageError(`--activation cannot change when resuming: ${what} uses the built-in activation '${name}'`);
-    return { value: isPluginPath(flag) ? resolve(cwd, flag) : flag };
-  }
-  const plugin = describePlugin(recorded);
-  if (flag === undefined) throw new CliError(`${what} was trained with ${plugin}; nladmm never runs code named by a model or run: pass that plugin's file with --activation FILE`);
-  if (!isPluginPath(flag)) throw new CliError(`--activation ${flag}: ${what} was trained with ${plugin}; pass that plugin's file with --activation FILE`);
-  const path = resolve(cwd, flag);
-  if (recorded.sha256 === undefined) return { value: path };
-  let actual: string;
-  try {
-    actual = await pluginFileSha256(path);
-  } catch (err) {
-    throw new CliError(`--activation: ${messageOf(err)}`);
-  }
-  if (actual !== recorded.sha256) {
-    throw new CliError(`--activation ${path}: its sha256 ${hashPrefix(actual)} does not match ${what}, trained with the plugin${recorded.name !== undefined ? ` '${recorded.name}'` : ''} of sha256 ${hashPrefix(recorded.sha256)} (a different or modified file)`);
-  }
-  return { value: path, sha256: recorded.sha256 };
+export function activationForRecord(recorded: RecordedActivation, flag: string | undefined, cwd: string, what: string, override: boolean): Promise<{ value: string; sha256?: string }> {
+  return pluginForRecord(ACTIVATION, recorded, flag, cwd, what, override);
 }
 
 /** After loading: a plugin given for a plugin record must be the recorded activation (by name). */
 export function checkRecordedName(recorded: RecordedActivation, activation: Activation, what: string, source: string): void {
-  if (recordsPlugin(recorded) && recorded.name !== undefined && activation.name !== recorded.name) {
-    throw new CliError(`--activation ${source} is the activation '${activation.name}', but ${what} was trained with '${recorded.name}'`);
-  }
+  checkRecordedPluginName(ACTIVATION, recorded, activation.name, what, source);
 }
 
 /**
@@ -107,13 +63,5 @@ export function checkRecordedName(recorded: RecordedActivation, activation: Acti
  * ({ name, sha256, path }; a path string from an older nladmm) and the stored --activation.
  */
 export function runActivationRecord(nladmm: unknown, storedActivation: string, configPath: string): RecordedActivation {
-  const pin = (nladmm as { activationPlugin?: unknown } | undefined)?.activationPlugin;
-  if (pin !== undefined && pin !== null && typeof pin === 'object') {
-    const { name, sha256 } = pin as { name?: unknown; sha256?: unknown };
-    if (typeof name !== 'string' || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw new CliError(`${configPath}: nladmm.activationPlugin is not { name, sha256 }`);
-    return { name, sha256 };
-  }
-  if (typeof pin === 'string') return { legacyPath: pin };
-  if (isPluginPath(storedActivation)) return { legacyPath: storedActivation };
-  return { name: storedActivation };
+  return runPluginRecord(nladmm, 'activationPlugin', storedActivation, configPath);
 }

@@ -1,11 +1,12 @@
 /**
- * The inputs of a run that `nladmm train` and `nladmm theory` share: the activation, the data and the AdmmConfig
- * of the settings, checked against each other. With --theory-parameters, β and λ are replaced by the smallest
+ * The inputs of a run that `nladmm train` and `nladmm theory` share: the activation, the loss, the data and the
+ * AdmmConfig of the settings (the β schedule included), checked against each other. With --theory-parameters, β and λ are replaced by the smallest
  * values meeting (42)-(45) of Theorem 3 for the data and the initial weights (core's suggestParameters).
  */
 import {
   type Activation,
   type AdmmConfig,
+  type Loss,
   InvalidProblemError,
   type ParameterSuggestion,
   stepRuleByName,
@@ -13,10 +14,11 @@ import {
   theoryInputFromConfig,
 } from '@nladmm/core';
 import { type PluginRef, resolveActivation } from './activations.ts';
+import { checkLossTargets, resolveLoss } from './losses.ts';
 import { type LoadedData, loadTrainingData } from './data/datasets.ts';
 import { CliError, UsageError, messageOf } from './errors.ts';
 import { type ModelInfo, readInitWeights } from './io/model.ts';
-import { type TrainSettings, settingsToOptions } from './trainOptions.ts';
+import { type TrainSettings, betaScheduleOf, checkStepRuleSettings, settingsToOptions } from './trainOptions.ts';
 
 export interface RunInputs {
   /** The settings, with β and λ replaced when --theory-parameters is on. */
@@ -24,6 +26,9 @@ export interface RunInputs {
   readonly activation: Activation;
   /** The plugin file the activation came from (its path and the sha256 of its bytes); undefined for a built-in. */
   readonly plugin: PluginRef | undefined;
+  readonly loss: Loss;
+  /** The plugin file the loss came from; undefined for a built-in loss. */
+  readonly lossPlugin: PluginRef | undefined;
   readonly data: LoadedData;
   readonly layers: number[];
   readonly config: AdmmConfig;
@@ -32,11 +37,13 @@ export interface RunInputs {
 }
 
 /** What a model or checkpoint file records about a run (its iteration apart). */
-export function modelInfo(settings: TrainSettings, inputs: Pick<RunInputs, 'activation' | 'plugin' | 'data' | 'layers'>): Omit<ModelInfo, 'iteration'> {
+export function modelInfo(settings: TrainSettings, inputs: Pick<RunInputs, 'activation' | 'plugin' | 'loss' | 'lossPlugin' | 'data' | 'layers'>): Omit<ModelInfo, 'iteration'> {
   return {
     layers: inputs.layers,
     activation: inputs.activation.name,
     ...(inputs.plugin ? { activationSha256: inputs.plugin.sha256, activationPlugin: inputs.plugin.path } : {}),
+    loss: inputs.loss.name,
+    ...(inputs.lossPlugin ? { lossSha256: inputs.lossPlugin.sha256, lossPlugin: inputs.lossPlugin.path } : {}),
     bias: settings.bias,
     precision: settings.precision,
     preprocessing: inputs.data.preprocessing,
@@ -45,14 +52,19 @@ export function modelInfo(settings: TrainSettings, inputs: Pick<RunInputs, 'acti
   };
 }
 
+type PluginPin = { name: string; sha256: string; path?: string };
+
 /**
- * The record of a run's plugin for its config.json (`nladmm.activationPlugin`: name, sha256 and, for information
- * only, the path it was loaded from); nothing for a built-in activation. A resume reads the name and hash back and
- * needs the file again on its command line (--activation FILE).
+ * The record of a run's plugins for its config.json (`nladmm.activationPlugin`, `nladmm.lossPlugin`: name, sha256
+ * and, for information only, the path it was loaded from); nothing for a built-in activation or loss. A resume reads
+ * the name and hash back and needs the file again on its command line (--activation FILE, --loss FILE).
  */
-export function pluginRecord(info: Pick<ModelInfo, 'activation' | 'activationSha256' | 'activationPlugin'>): { activationPlugin?: { name: string; sha256: string; path?: string } } {
-  if (!info.activationSha256) return {};
-  return { activationPlugin: { name: info.activation, sha256: info.activationSha256, ...(info.activationPlugin ? { path: info.activationPlugin } : {}) } };
+export function pluginRecord(info: Pick<ModelInfo, 'activation' | 'activationSha256' | 'activationPlugin' | 'loss' | 'lossSha256' | 'lossPlugin'>): { activationPlugin?: PluginPin; lossPlugin?: PluginPin } {
+  const pin = (name: string, sha256: string, path: string | undefined): PluginPin => ({ name, sha256, ...(path ? { path } : {}) });
+  return {
+    ...(info.activationSha256 ? { activationPlugin: pin(info.activation, info.activationSha256, info.activationPlugin) } : {}),
+    ...(info.lossSha256 && info.loss ? { lossPlugin: pin(info.loss, info.lossSha256, info.lossPlugin) } : {}),
+  };
 }
 
 /** --time-limit in ms (undefined when not set). */
@@ -74,6 +86,8 @@ export function suggestFor(data: LoadedData, config: AdmmConfig): ParameterSugge
 export async function loadRunInputs(input: TrainSettings): Promise<RunInputs> {
   let settings = input;
   const { activation, plugin } = await resolveActivation(settings.activation);
+  checkStepRuleSettings(settings, activation);
+  const { loss, plugin: lossPlugin } = await resolveLoss(settings.loss);
   const data = await loadTrainingData(settings, activation);
   const outputs = data.targets.kind === 'onehot' ? data.targets.classes : data.targets.outputs;
   const layers = settings.layers;
@@ -95,7 +109,12 @@ export async function loadRunInputs(input: TrainSettings): Promise<RunInputs> {
     bias: settings.bias,
     stepRule: stepRuleByName(settings.stepRule),
     init,
+    loss,
   };
+  const betaSchedule = betaScheduleOf(settings);
+  if (betaSchedule) config = { ...config, betaSchedule };
+  // Before core sees them (which would say so too): targets the loss cannot use are a usage error with a hint.
+  checkLossTargets(loss, [{ name: 'training', y: data.train.y }, { name: 'test', y: data.test?.y }], data.targets.kind !== 'onehot');
   let suggestion: ParameterSuggestion | undefined;
   if (settings.theoryParameters) {
     suggestion = suggestFor(data, config);
@@ -103,5 +122,5 @@ export async function loadRunInputs(input: TrainSettings): Promise<RunInputs> {
     settings = { ...settings, beta, lambda: suggestion.lambda };
     config = { ...config, beta, lambda: suggestion.lambda };
   }
-  return { settings, activation, plugin, data, layers, config, ...(suggestion ? { suggestion } : {}) };
+  return { settings, activation, plugin, loss, lossPlugin, data, layers, config, ...(suggestion ? { suggestion } : {}) };
 }

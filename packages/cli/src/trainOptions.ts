@@ -53,8 +53,12 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'momentum', type: 'number', group: MODEL, placeholder: 'MU', description: 'gd/sgd: heavy-ball momentum μ in [0, 1)', defaultText: '0 for gd, 0.9 for sgd' },
   { name: 'batch-size', type: 'integer', group: MODEL, placeholder: 'B', description: 'sgd: mini-batch size (required for sgd; gd uses the full batch)' },
   { name: 'layers', type: 'integers', group: MODEL, placeholder: 'D0,…,DN', description: 'widths d_0 (inputs) … d_N (outputs), at least one hidden layer' },
-  { name: 'activation', type: 'string', group: MODEL, placeholder: 'NAME|FILE', description: 'hidden activation: sigmoid, tanh, atan, or a plugin .mjs file', defaultText: 'sigmoid' },
+  { name: 'activation', type: 'string', group: MODEL, placeholder: 'NAME|FILE', description: 'hidden activation: sigmoid, tanh, atan, softplus, silu (these two lie outside Assumption 1: σ unbounded; they need --step-rule authors), or a plugin .mjs file', defaultText: 'sigmoid' },
+  { name: 'loss', type: 'string', group: MODEL, placeholder: 'NAME|FILE', description: "loss ℓ(V_N; Y): squared (the paper's ½‖V_N − Y‖²), cross-entropy (softmax; one-hot targets), or a plugin .mjs file", defaultText: 'squared' },
   { name: 'beta', type: 'numbers', group: MODEL, placeholder: 'B|B1,…,BN', description: 'penalty β, one value or one per layer', defaultText: '1' },
+  { name: 'beta-factor', type: 'number', group: MODEL, placeholder: 'F', description: 'β schedule (with --beta-every and --beta-cap, all three or none): multiply every β by F > 0 every M iterations' },
+  { name: 'beta-every', type: 'integer', group: MODEL, placeholder: 'M', description: 'β schedule: iterations between two multiplications (an integer ≥ 1)' },
+  { name: 'beta-cap', type: 'number', group: MODEL, placeholder: 'C', description: 'β schedule: the largest β (≥ the largest --beta)' },
   { name: 'lambda', type: 'number', group: MODEL, placeholder: 'L', description: 'weight decay λ > 0 of (5)', defaultText: '1e-4' },
   { name: 'theory-parameters', type: 'boolean', group: MODEL, description: 'replace β and λ by the smallest values meeting (42)-(45) of Theorem 3 for the data and W^0 (see nladmm theory --suggest); --beta and --lambda flags are then refused', defaultText: 'false' },
   { name: 'bias', type: 'boolean', group: MODEL, description: 'biases in every layer (--no-bias to drop them)', defaultText: 'true' },
@@ -85,7 +89,13 @@ export interface TrainSettings extends DataOptions {
   readonly momentum?: number;
   readonly batchSize?: number;
   readonly activation: string;
+  /** squared, cross-entropy, or a plugin file (an absolute path once the settings are resolved). */
+  readonly loss: string;
   readonly beta: number | number[];
+  /** The β schedule (all three or none): β_i^k = min(cap, β_i · factor^⌊(k − 1)/every⌋). */
+  readonly betaFactor?: number;
+  readonly betaEvery?: number;
+  readonly betaCap?: number;
   readonly lambda: number;
   readonly theoryParameters: boolean;
   readonly bias: boolean;
@@ -116,6 +126,7 @@ export const DEFAULTS: ParsedOptions = {
   'test-split': 0,
   'data-seed': 2024,
   activation: 'sigmoid',
+  loss: 'squared',
   beta: [1],
   lambda: 1e-4,
   'theory-parameters': false,
@@ -321,7 +332,7 @@ function checkIgnoredFlags(flags: ParsedOptions, merged: ParsedOptions, source: 
  */
 export function checkAdmmOnlyFlags(flags: ParsedOptions, settings: TrainSettings): void {
   if (settings.optimizer === 'admm') return;
-  for (const key of ['beta', 'step-rule']) {
+  for (const key of ['beta', 'step-rule', ...BETA_SCHEDULE_OPTIONS]) {
     if (key in flags) throw new UsageError(`--${key} has no effect with --optimizer ${settings.optimizer}: it is a parameter of Algorithm 1 (--optimizer admm)`);
   }
 }
@@ -370,7 +381,11 @@ export function toSettings(o: ParsedOptions): TrainSettings {
     momentum: optional<number>(o, 'momentum'),
     batchSize: optional<number>(o, 'batch-size'),
     activation: o.activation as string,
+    loss: (o.loss ?? 'squared') as string,
     beta: beta.length === 1 ? beta[0] : beta,
+    betaFactor: optional<number>(o, 'beta-factor'),
+    betaEvery: optional<number>(o, 'beta-every'),
+    betaCap: optional<number>(o, 'beta-cap'),
     lambda: o.lambda as number,
     theoryParameters: o['theory-parameters'] === true,
     bias: o.bias as boolean,
@@ -404,6 +419,10 @@ export function toSettings(o: ParsedOptions): TrainSettings {
   if (!(settings.testSplit >= 0 && settings.testSplit < 1)) throw new UsageError(`--test-split must be in [0, 1), got ${settings.testSplit}`);
   if (!(settings.lambda > 0)) throw new UsageError(`--lambda must be > 0, got ${settings.lambda}`);
   for (const b of beta) if (!(b > 0)) throw new UsageError(`--beta values must be > 0, got ${b}`);
+  checkBetaSchedule(settings, beta);
+  if (settings.theoryParameters && settings.loss !== 'squared') {
+    throw new UsageError(`--loss ${settings.loss} cannot be used with --theory-parameters: Theorem 3 is stated for the squared loss of (5) (drop --loss, or add --no-theory-parameters)`);
+  }
   if (!(settings.initScale > 0)) throw new UsageError(`--init-scale must be > 0, got ${settings.initScale}`);
   if (settings.gradTol !== undefined && !(settings.gradTol >= 0)) throw new UsageError(`--grad-tol must be ≥ 0, got ${settings.gradTol}`);
   if (settings.timeLimit !== undefined && !(settings.timeLimit > 0)) throw new UsageError(`--time-limit must be > 0 seconds, got ${settings.timeLimit}`);
@@ -424,6 +443,37 @@ export function toSettings(o: ParsedOptions): TrainSettings {
   return settings.threads === undefined && mayUseBlas(settings.backend) ? { ...settings, threads: defaultThreads() } : settings;
 }
 
+/** The β schedule options, all three or none. */
+export const BETA_SCHEDULE_OPTIONS = ['beta-factor', 'beta-every', 'beta-cap'] as const;
+
+/** Whether the settings have a β schedule. */
+export function hasBetaSchedule(s: Pick<TrainSettings, 'betaFactor' | 'betaEvery' | 'betaCap'>): boolean {
+  return s.betaFactor !== undefined || s.betaEvery !== undefined || s.betaCap !== undefined;
+}
+
+/** The β schedule of complete settings (undefined when there is none). */
+export function betaScheduleOf(s: TrainSettings): { factor: number; every: number; cap: number } | undefined {
+  return s.betaFactor !== undefined && s.betaEvery !== undefined && s.betaCap !== undefined ? { factor: s.betaFactor, every: s.betaEvery, cap: s.betaCap } : undefined;
+}
+
+/** The checks of the β schedule options that need no data (usage errors naming the option). */
+function checkBetaSchedule(s: TrainSettings, beta: readonly number[]): void {
+  if (!hasBetaSchedule(s)) return;
+  const values = { 'beta-factor': s.betaFactor, 'beta-every': s.betaEvery, 'beta-cap': s.betaCap };
+  const missing = BETA_SCHEDULE_OPTIONS.filter((k) => values[k] === undefined);
+  if (missing.length > 0) {
+    const given = BETA_SCHEDULE_OPTIONS.filter((k) => values[k] !== undefined);
+    throw new UsageError(`the β schedule needs --beta-factor, --beta-every and --beta-cap together: ${given.map((k) => `--${k}`).join(' and ')} ${given.length === 1 ? 'is' : 'are'} given without ${missing.map((k) => `--${k}`).join(' and ')}`);
+  }
+  if (s.theoryParameters) {
+    throw new UsageError('--beta-factor, --beta-every and --beta-cap cannot be used with --theory-parameters: Theorem 3 holds for a fixed β (drop the β schedule, or add --no-theory-parameters)');
+  }
+  if (!(Number.isFinite(s.betaFactor) && s.betaFactor! > 0)) throw new UsageError(`--beta-factor must be a finite number > 0, got ${s.betaFactor}`);
+  if (!(Number.isInteger(s.betaEvery) && s.betaEvery! >= 1)) throw new UsageError(`--beta-every must be an integer ≥ 1, got ${s.betaEvery}`);
+  const start = Math.max(...beta);
+  if (!(Number.isFinite(s.betaCap) && s.betaCap! >= start)) throw new UsageError(`--beta-cap must be a finite number ≥ the largest --beta (${start}), got ${s.betaCap}`);
+}
+
 /** The checks of --optimizer and its options that need no data (the batch size against n is checked by core). */
 export function checkOptimizerSettings(s: TrainSettings): void {
   if (!['admm', 'gd', 'sgd', 'adam'].includes(s.optimizer)) throw new UsageError(`--optimizer must be admm, gd, sgd or adam, got '${String(s.optimizer)}'`);
@@ -439,6 +489,21 @@ export function checkOptimizerSettings(s: TrainSettings): void {
   if (s.optimizer === 'adam' && s.momentum !== undefined) throw new UsageError('--momentum applies only to --optimizer gd or sgd (adam keeps its own moments)');
   if (s.optimizer === 'gd' && s.batchSize !== undefined) throw new UsageError('--batch-size applies only to --optimizer sgd or adam (gd uses the full batch)');
   if (s.theoryParameters) throw new UsageError(`--theory-parameters applies only to --optimizer admm`);
+}
+
+/**
+ * The check of --step-rule against the activation's bounds (known once --activation is resolved): the paper's rule
+ * (22) needs finite L0, L1, L2, which an activation outside Assumption 1 such as softplus or silu (σ unbounded,
+ * L0 = ∞) lacks. Core refuses that combination too, in its own words; this one names the flag to use. Only
+ * Algorithm 1 uses a step rule (the baselines ignore it).
+ */
+export function checkStepRuleSettings(s: TrainSettings, activation: { readonly name: string; readonly bounds: { readonly L0: number; readonly L1: number; readonly L2: number } }): void {
+  if (s.optimizer !== 'admm' || s.stepRule !== 'paper') return;
+  const { L0, L1, L2 } = activation.bounds;
+  if (Number.isFinite(L0) && Number.isFinite(L1) && Number.isFinite(L2)) return;
+  throw new UsageError(
+    `--step-rule paper needs finite activation bounds, but activation '${activation.name}' has L0=${L0}, L1=${L1}, L2=${L2} (outside Assumption 1): use --step-rule authors`,
+  );
 }
 
 function kebabToCamel(k: 'learning-rate' | 'momentum' | 'batch-size'): 'learningRate' | 'momentum' | 'batchSize' {

@@ -1,7 +1,7 @@
 import { type Activation, identityActivation } from './activation.ts';
 import type { Backend, DeviceScalar, Matrix } from './backend.ts';
 import { drawWeights } from './init.ts';
-import { type AdmmConfig, type HostMatrix, type ResolvedConfig, type TrainingData, hostMatrix, resolveProblem } from './problem.ts';
+import { type AdmmConfig, type HostMatrix, type ResolvedConfig, type TrainingData, betasAt, hostMatrix, resolveProblem } from './problem.ts';
 
 /** Which block Algorithm 1 has just updated (reported to an {@link BlockObserver}). */
 export interface BlockEvent {
@@ -85,6 +85,8 @@ export class AdmmSolver {
   private readonly useWoodbury: boolean;
   /** The device scalar 1 (the Woodbury system's scale). */
   private readonly one: DeviceScalar;
+  /** β_1…β_N of the latest iteration (of iteration 1 before any): constant unless the config has a β schedule. */
+  private betas: number[];
   private disposed = false;
 
   private constructor(backend: Backend, data: TrainingData, config: ResolvedConfig, weights: readonly HostMatrix[]) {
@@ -101,6 +103,7 @@ export class AdmmSolver {
     this.stepCoefficients = config.stepRule.coefficients(config.activation.bounds);
     this.useWoodbury = layers[depth] < layers[depth - 1];
     this.one = backend.scalar(1);
+    this.betas = betasAt(config.betas, config.betaSchedule, 1);
 
     for (let j = 0; j < depth; j++) {
       const aug = backend.alloc(layers[j] + extra, n);
@@ -130,7 +133,7 @@ export class AdmmSolver {
     for (let i = 0; i <= depth; i++) {
       this.maxNorm.push(backend.scalar(0));
       this.h.push(backend.scalar(i === depth ? 2 : 0));
-      this.c.push(backend.scalar(i === depth ? config.betas[depth - 1] : 0));
+      this.c.push(backend.scalar(i === depth ? this.betas[depth - 1] : 0));
       this.incrementSq.W.push(backend.scalar(0));
       this.incrementSq.V.push(backend.scalar(0));
       this.incrementSq.Lambda.push(backend.scalar(0));
@@ -192,6 +195,7 @@ export class AdmmSolver {
     this.assertLive();
     const track = options.trackIncrements ?? false;
     const k = this.iteration + 1;
+    this.setBetas(k);
     for (let i = this.depth; i >= 1; i--) {
       this.updateW(i, track);
       await this.observer?.({ iteration: k, block: 'W', layer: i });
@@ -295,13 +299,28 @@ export class AdmmSolver {
 
   /**
    * V_N update (12): V_N^k = (Y + Λ_N^{k−1} + β_N W_N^k Ṽ_{N−1}^k) / (1 + β_N), written as the increment
-   * Δ = (Λ_N^{k−1} + β_N (S_N − V_N^{k−1}) + Y − V_N^{k−1}) / (1 + β_N).
+   * Δ = (Λ_N^{k−1} + β_N (S_N − V_N^{k−1}) + Y − V_N^{k−1}) / (1 + β_N). With a loss plugin ℓ, (12) becomes the
+   * column-separable prox V_N^k = argmin_V ℓ(V; Y) + β_N/2 ‖V − T‖² with T = S_N + Λ_N^{k−1}/β_N (lossProx.ts),
+   * warm-started from V_N^{k−1}.
    */
   private updateVN(track: boolean): void {
     const b = this.backend;
     const N = this.depth;
     const beta = this.beta(N);
     b.gemm(1, this.W[N], false, this.Vaug[N - 1], false, 0, this.S[N]);
+    if (!this.config.loss.quadratic) {
+      const t = this.work(this.workR, N);
+      b.copy(this.S[N], t);
+      b.axpby(1 / beta, this.Lambda[N], 1, t);
+      const previous = this.work(this.workG, N);
+      if (track) b.copy(this.V[N], previous);
+      b.lossProx(this.config.loss, t, this.Y, beta, this.V[N]);
+      if (track) {
+        b.axpby(1, this.V[N], -1, previous);
+        b.sumSquares(this.incrementSq.V[N], previous);
+      }
+      return;
+    }
     const delta = this.work(this.workR, N);
     b.multiplierStep(identityActivation, this.S[N], this.V[N], this.Lambda[N], beta, false, delta);
     b.axpby(1, this.Y, 1, delta);
@@ -313,9 +332,17 @@ export class AdmmSolver {
     }
   }
 
-  /** β_i (1-based layer index). */
+  /** β_i (1-based layer index) of the latest iteration (under a β schedule, β_i^k; before the first, β_i^1). */
   beta(i: number): number {
-    return this.config.betas[i - 1];
+    return this.betas[i - 1];
+  }
+
+  /** β of iteration k (a β schedule); c_N = β_N (h_N = 2) follows β_N. */
+  private setBetas(k: number): void {
+    if (!this.config.betaSchedule) return;
+    const next = betasAt(this.config.betas, this.config.betaSchedule, k);
+    if (next[this.depth - 1] !== this.betas[this.depth - 1]) this.backend.scalarAffine(this.c[this.depth], this.one, next[this.depth - 1], 0);
+    this.betas = next;
   }
 
   /** The leading d_i × n block of a work buffer. */
@@ -363,6 +390,7 @@ export class AdmmSolver {
     }
     for (let i = 1; i <= this.depth; i++) b.gemm(1, this.W[i], false, this.Vaug[i - 1], false, 0, this.S[i]);
     this.iteration = q.iteration;
+    this.setBetas(q.iteration);
   }
 
   /** Downloads the iterate Q^k. */

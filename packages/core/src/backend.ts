@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts';
+import type { Loss } from './loss.ts';
 
 /** Numeric precision of a backend's storage and arithmetic. */
 export type Precision = 'f32' | 'f64';
@@ -115,6 +116,23 @@ export interface Backend {
    * penalty in (16)/(17): β (σ(S) − B) ⊙ σ′(S) with B = V − Λ/β. `out` may be Λ, V or S.
    */
   multiplierStep(act: Activation, s: Matrix, v: Matrix, lambda: Matrix, beta: number, withDerivative: boolean, out: Matrix): void;
+
+  // ---- the loss's column steps (d_N × n matrices, one sample per column) ----
+  /**
+   * Makes the backend ready to run a loss's column steps on columns of `width` rows (the WebGPU backend compiles
+   * its WGSL bodies here). Rejects, naming the loss and quoting the compiler, when they cannot be used.
+   */
+  prepareLoss(loss: Loss, width: number): Promise<void>;
+  /** out ← ℓ(V; Y) = Σ_c ℓ(v_c; y_c). */
+  lossValue(loss: Loss, v: Matrix, y: Matrix, out: DeviceScalar): void;
+  /** out ← ∇ℓ(V; Y), column by column (`out` may be V). */
+  lossGradient(loss: Loss, v: Matrix, y: Matrix, out: Matrix): void;
+  /**
+   * The V_N step with a loss plugin: every column v_c ← argmin_v ℓ(v; y_c) + β/2 ‖v − t_c‖², by the Newton iteration
+   * of core's lossProx.ts started from v_c's current value, to {@link PROX_TOLERANCE} of the backend's precision.
+   * `v` must not share storage with `t` or `y`.
+   */
+  lossProx(loss: Loss, t: Matrix, y: Matrix, beta: number, v: Matrix): void;
 
   // ---- reductions into device scalars ----
   /** out ← Σ A². */

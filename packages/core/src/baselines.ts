@@ -1,5 +1,6 @@
 import type { Activation } from './activation.ts';
 import type { Backend, DeviceScalar, Matrix } from './backend.ts';
+import type { Loss } from './loss.ts';
 import { drawWeights } from './init.ts';
 import { forwardPass, isOneHot, lossAndAccuracy, uploadAugmented } from './metrics.ts';
 import { type HostMatrix, InvalidProblemError, type TrainingData, type WeightInit, hostMatrix, resolveProblem } from './problem.ts';
@@ -33,6 +34,8 @@ export interface BackpropConfig {
   readonly batchSize?: number;
   /** Seed of the per-epoch shuffles (`sgd`). Default 0. */
   readonly seed?: number;
+  /** ℓ of the objective (default: the squared loss of (5)), as for ADMM. */
+  readonly loss?: Loss;
 }
 
 /** What is measured at an iterate of a {@link BackpropTrainer}, always on the full training data. */
@@ -41,7 +44,7 @@ export interface BackpropProgress {
   readonly iteration: number;
   /** Completed passes over the data (fractional for `sgd`; equals `iteration` for `gd`). */
   readonly epoch: number;
-  /** f(W) = F(W)/n with F the objective (5) with V eliminated: ½n⁻¹‖Φ(X; W) − Y‖² + λ/(2n) Σ‖W_i‖². */
+  /** f(W) = F(W)/n with F the objective (5) with V eliminated: n⁻¹ ℓ(Φ(X; W); Y) + λ/(2n) Σ‖W_i‖² (squared ℓ: ½n⁻¹‖Φ − Y‖²). */
   readonly objective: number;
   /** ½ n⁻¹ ‖Φ(X; W) − Y‖², the same definition as ADMM's trainLoss. */
   readonly trainLoss: number;
@@ -99,6 +102,8 @@ export interface ResolvedBackprop {
   readonly momentum: number;
   readonly seed: number;
   readonly adam: { beta1: number; beta2: number; epsilon: number } | undefined;
+  /** ℓ (the squared loss unless the config names another). */
+  readonly loss: Loss;
 }
 
 /**
@@ -145,7 +150,7 @@ export function resolveBackprop(data: TrainingData, config: BackpropConfig): Res
   const weights = 'weights' in init
     ? init.weights
     : drawWeights(resolved.layers, { scheme: init.scheme, seed: init.seed, scale: init.scale, mode: init.mode, bias: resolved.bias });
-  return { bias: resolved.bias, weights, batchSize, momentum, seed, adam };
+  return { bias: resolved.bias, weights, batchSize, momentum, seed, adam, loss: resolved.loss };
 }
 
 /** The backend buffers of one forward/backward pass over `cols` samples. */
@@ -196,6 +201,7 @@ export class BackpropTrainer {
   private readonly batch?: Pass;
   private readonly test?: { x: Matrix; y: HostMatrix; oneHot: boolean };
   private readonly trainOneHot: boolean;
+  private readonly loss: Loss;
   private readonly probe: DeviceScalar;
   /** ‖W_i‖², ‖G_i‖² for i = 1…N (evaluate). */
   private readonly norms: DeviceScalar[];
@@ -214,7 +220,8 @@ export class BackpropTrainer {
   ) {
     const b = device;
     const { layers, bias } = config;
-    const { weights, batchSize, momentum, seed, adam } = resolved;
+    const { weights, batchSize, momentum, seed, adam, loss } = resolved;
+    this.loss = loss;
     const extra = bias ? 1 : 0;
     this.depth = layers.length - 1;
     this.samples = data.x.cols;
@@ -263,6 +270,7 @@ export class BackpropTrainer {
   static async create(backend: Backend, data: TrainingData, config: BackpropConfig): Promise<BackpropTrainer> {
     const r = resolveBackprop(data, config);
     await backend.prepareActivation(config.activation);
+    await backend.prepareLoss(r.loss, config.layers[config.layers.length - 1]);
     return new BackpropTrainer(backend, data, { ...config, bias: r.bias }, r);
   }
 
@@ -310,12 +318,14 @@ export class BackpropTrainer {
     b.gemm(1, this.W[N], false, p.A[N - 1], false, 0, p.D[N]);
   }
 
-  /** Backward pass after {@link forward}: G_i ← ∇ of ½ b⁻¹‖Φ − Y‖² + λ/(2n) Σ‖W_i‖² (b = p.cols). */
+  /** Backward pass after {@link forward}: G_i ← ∇ of b⁻¹ ℓ(Φ; Y) + λ/(2n) Σ‖W_i‖² (b = p.cols; squared ℓ: ½ b⁻¹‖Φ − Y‖²). */
   private backward(p: Pass): void {
     const b = this.device;
     const N = this.depth;
     const decay = this.config.lambda / this.samples;
-    b.axpby(-1, p.Y, 1, p.D[N]); // Φ − Y; the 1/b of δ_N is folded into the gemm below
+    // ∇ℓ(Φ; Y) (Φ − Y for the squared loss); the 1/b of δ_N is folded into the gemm below
+    if (this.loss.quadratic) b.axpby(-1, p.Y, 1, p.D[N]);
+    else b.lossGradient(this.loss, p.D[N], p.Y, p.D[N]);
     for (let i = N; i >= 1; i--) {
       b.copy(this.W[i], this.G[i]);
       b.gemm(1 / p.cols, p.D[i], false, p.A[i - 1], true, decay, this.G[i]);
@@ -491,9 +501,9 @@ export class BackpropTrainer {
     let norms: number[];
     try {
       const [trainValues, values, testValues] = await Promise.all([outputs, b.readScalars(this.norms), testOut ? b.download(testOut) : undefined]);
-      train = lossAndAccuracy(trainValues, this.data.y, this.trainOneHot);
+      train = lossAndAccuracy(trainValues, this.data.y, this.trainOneHot, this.loss);
       norms = values;
-      if (this.test && testValues) test = lossAndAccuracy(testValues, this.test.y, this.test.oneHot);
+      if (this.test && testValues) test = lossAndAccuracy(testValues, this.test.y, this.test.oneHot, this.loss);
     } finally {
       if (testOut) b.free(testOut);
     }

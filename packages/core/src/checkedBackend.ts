@@ -5,6 +5,7 @@
  * own matrix and scalar types. So every backend refuses the same bad input, before any work, with the same message.
  */
 import type { Activation } from './activation.ts';
+import type { Loss } from './loss.ts';
 import type { AdamStepOptions, Backend, DeviceScalar, Matrix, Precision } from './backend.ts';
 import {
   assertDimension,
@@ -215,6 +216,42 @@ export abstract class CheckedBackend<M extends OwnedMatrix, S extends OwnedScala
     this._multiplierStep(act, S, V, Lambda, beta, withDerivative, O);
   }
 
+  // ---- the loss's column steps ----
+
+  async prepareLoss(loss: Loss, width: number): Promise<void> {
+    this.assertAlive('prepareLoss');
+    assertDimension('prepareLoss', 'width', width);
+    await this._prepareLoss(loss, width);
+  }
+
+  lossValue(loss: Loss, v: Matrix, y: Matrix, out: DeviceScalar): void {
+    const V = this.own('lossValue', v);
+    const Y = this.own('lossValue', y);
+    assertSameShape('lossValue', 'Y', Y, V);
+    this._lossValue(loss, V, Y, this.ownScalar('lossValue', out));
+  }
+
+  lossGradient(loss: Loss, v: Matrix, y: Matrix, out: Matrix): void {
+    const V = this.own('lossGradient', v);
+    const Y = this.own('lossGradient', y);
+    const O = this.own('lossGradient', out);
+    assertSameShape('lossGradient', 'Y', Y, V);
+    assertSameShape('lossGradient', 'out', O, V);
+    if (O.allocation === Y.allocation) throw new RangeError('lossGradient: out must not share storage with Y');
+    this._lossGradient(loss, V, Y, O);
+  }
+
+  lossProx(loss: Loss, t: Matrix, y: Matrix, beta: number, v: Matrix): void {
+    const T = this.own('lossProx', t);
+    const Y = this.own('lossProx', y);
+    const V = this.own('lossProx', v);
+    assertSameShape('lossProx', 'Y', Y, T);
+    assertSameShape('lossProx', 'V', V, T);
+    if (V.allocation === T.allocation || V.allocation === Y.allocation) throw new RangeError('lossProx: V must not share storage with T or Y');
+    if (!(Number.isFinite(beta) && beta > 0)) throw new RangeError(`lossProx: beta must be a finite number > 0, got ${beta}`);
+    this._lossProx(loss, T, Y, beta, V);
+  }
+
   // ---- reductions into device scalars ----
 
   sumSquares(out: DeviceScalar, a: Matrix): void {
@@ -304,6 +341,10 @@ export abstract class CheckedBackend<M extends OwnedMatrix, S extends OwnedScala
   protected abstract _prepareActivation(act: Activation): Promise<void>;
   protected abstract _activate(act: Activation, z: M, out: M): void;
   protected abstract _multiplierStep(act: Activation, s: M, v: M, lambda: M, beta: number, withDerivative: boolean, out: M): void;
+  protected abstract _prepareLoss(loss: Loss, width: number): Promise<void>;
+  protected abstract _lossValue(loss: Loss, v: M, y: M, out: S): void;
+  protected abstract _lossGradient(loss: Loss, v: M, y: M, out: M): void;
+  protected abstract _lossProx(loss: Loss, t: M, y: M, beta: number, v: M): void;
   protected abstract _sumSquares(out: S, a: M): void;
   protected abstract _maxAbs(out: S, a: M, b: M | undefined, scaleB: number): void;
   protected abstract _dot(out: S, a: M, b: M): void;

@@ -2,6 +2,8 @@ export * from './backend.ts';
 export * from './backendChecks.ts';
 export * from './checkedBackend.ts';
 export * from './activation.ts';
+export * from './loss.ts';
+export * from './lossProx.ts';
 export * from './registry.ts';
 export * from './stepRule.ts';
 export * from './tokens.ts';

@@ -1,6 +1,7 @@
 import type { Activation } from './activation.ts';
 import type { AdmmSolver } from './admm.ts';
 import type { Backend, DeviceScalar, Matrix } from './backend.ts';
+import { type Loss, squaredLoss } from './loss.ts';
 import type { HostMatrix } from './problem.ts';
 
 /** What is measured at an iterate Q^k. Norms are Frobenius norms. */
@@ -9,7 +10,7 @@ export interface IterationMetrics {
   readonly iteration: number;
   /** The augmented Lagrangian 𝓛(Q^k) of (6). */
   readonly augmentedLagrangian: number;
-  /** The objective of (5): ½‖V_N − Y‖² + λ/2 Σ‖W_i‖². */
+  /** The objective of (5): ℓ(V_N; Y) + λ/2 Σ‖W_i‖² (the paper's ℓ = ½‖V_N − Y‖²). */
   readonly objective: number;
   /** ‖σ_i(W_i V_{i−1}) − V_i‖ for i = 1…N (index 0 is layer 1). */
   readonly residuals: number[];
@@ -19,7 +20,7 @@ export interface IterationMetrics {
   readonly gradNormBlocks: { readonly W: number[]; readonly V: number[]; readonly Lambda: number[] };
   /** ‖Q^k − Q^{k−1}‖ (NaN when the increments were not tracked). */
   readonly stepNorm: number;
-  /** The network's own loss ½ n⁻¹ ‖Φ(X; W) − Y‖² from a plain forward pass. */
+  /** The network's own loss n⁻¹ ℓ(Φ(X; W); Y) from a plain forward pass (squared: ½ n⁻¹ ‖Φ − Y‖²). */
   readonly trainLoss: number;
   /** Fraction of correctly classified training samples (when Y is one-hot). */
   readonly trainAccuracy?: number;
@@ -57,15 +58,28 @@ export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: 
   return correct / cols;
 }
 
-/** ½ n⁻¹ ‖Φ − Y‖² of the network's outputs Φ (d_N × n, packed) and, for one-hot targets, the accuracy. */
-export function lossAndAccuracy(output: Float64Array, target: HostMatrix, oneHot: boolean): { loss: number; accuracy?: number } {
-  let sq = 0;
-  for (let k = 0; k < output.length; k++) {
-    const d = output[k] - target.data[k];
-    sq += d * d;
+/**
+ * The mean loss n⁻¹ Σ_c ℓ(φ_c; y_c) of the network's outputs Φ (d_N × n, packed) — ½ n⁻¹ ‖Φ − Y‖² for the squared
+ * loss — and, for one-hot targets, the accuracy.
+ */
+export function lossAndAccuracy(output: Float64Array, target: HostMatrix, oneHot: boolean, loss: Loss = squaredLoss): { loss: number; accuracy?: number } {
+  const { rows, cols } = target;
+  let total = 0;
+  if (loss.quadratic) {
+    for (let k = 0; k < output.length; k++) total += (output[k] - target.data[k]) ** 2 / 2;
+  } else {
+    const v = new Float64Array(rows);
+    const y = new Float64Array(rows);
+    for (let c = 0; c < cols; c++) {
+      for (let r = 0; r < rows; r++) {
+        v[r] = output[r * cols + c];
+        y[r] = target.data[r * cols + c];
+      }
+      total += loss.value(v, y);
+    }
   }
-  const loss = sq / (2 * target.cols);
-  return oneHot ? { loss, accuracy: accuracy(output, target.data, target.rows, target.cols) } : { loss };
+  const mean = total / cols;
+  return oneHot ? { loss: mean, accuracy: accuracy(output, target.data, rows, cols) } : { loss: mean };
 }
 
 /**
@@ -110,7 +124,7 @@ export function uploadAugmented(backend: Backend, x: HostMatrix, bias: boolean):
  */
 export class MetricsEvaluator {
   private readonly backend: Backend;
-  /** Per layer i: ‖r_i‖², ⟨Λ_i, r_i⟩, ‖W_i‖², ‖∂𝓛/∂W_i‖², ‖∂𝓛/∂V_i‖² (5 slots each), then ‖V_N − Y‖². */
+  /** Per layer i: ‖r_i‖², ⟨Λ_i, r_i⟩, ‖W_i‖², ‖∂𝓛/∂W_i‖², ‖∂𝓛/∂V_i‖² (5 slots each), then ℓ(V_N; Y). */
   private readonly scalars: DeviceScalar[];
   private readonly trainTarget: HostMatrix;
   private readonly trainOneHot: boolean;
@@ -169,14 +183,14 @@ export class MetricsEvaluator {
           b.sumSquares(slot(i - 1, 4), gv);
         }
       }
-      // ∂𝓛/∂V_N = (V_N − Y) − (Λ_N + β_N r_N); the misfit term ½‖V_N − Y‖².
-      const misfit = b.view(work, layers[N], n);
-      b.copy(s.V[N], misfit);
-      b.axpby(-1, s.Y, 1, misfit);
-      b.sumSquares(this.scalars[5 * N], misfit);
+      // ∂𝓛/∂V_N = ∇ℓ(V_N; Y) − (Λ_N + β_N r_N) (∇ℓ = V_N − Y for the squared loss); the loss term ℓ(V_N; Y).
+      const loss = s.config.loss;
+      b.lossValue(loss, s.V[N], s.Y, this.scalars[5 * N]);
+      const lossGradient = b.view(work, layers[N], n);
+      b.lossGradient(loss, s.V[N], s.Y, lossGradient);
       const gvN = b.view(workE, layers[N], n);
       b.multiplierStep(s.sigma[N], s.S[N], s.V[N], s.Lambda[N], s.beta(N), false, gvN);
-      b.axpby(1, misfit, -1, gvN);
+      b.axpby(1, lossGradient, -1, gvN);
       b.sumSquares(slot(N, 4), gvN);
       const [values, train, test] = await Promise.all([
         b.readScalars(this.scalars),
@@ -197,10 +211,10 @@ export class MetricsEvaluator {
         blocks.W.push(Math.sqrt(gradWSq));
         blocks.V.push(Math.sqrt(gradVSq));
       }
-      const misfitSq = values[5 * N];
+      const lossValue = values[5 * N];
       const gradSq = [...blocks.W, ...blocks.V, ...blocks.Lambda].reduce((acc, v) => acc + v * v, 0);
 
-      const objective = misfitSq / 2 + (lambda / 2) * weightSq;
+      const objective = lossValue + (lambda / 2) * weightSq;
       lagrangian += objective;
       const stepNorm = increments
         ? Math.sqrt([...increments.W, ...increments.V, ...increments.Lambda].reduce((acc, v) => acc + v, 0))
@@ -225,12 +239,12 @@ export class MetricsEvaluator {
     }
   }
 
-  /** ½ n⁻¹ ‖Φ(X; W) − Y‖² and, for one-hot targets, the accuracy. */
+  /** n⁻¹ ℓ(Φ(X; W); Y) and, for one-hot targets, the accuracy. */
   private async networkLoss(inputAug: Matrix, target: HostMatrix, oneHot: boolean): Promise<{ loss: number; accuracy?: number }> {
     const { W, config } = this.solver;
     const out = forwardPass(this.backend, W.slice(1), config.activation, config.bias, inputAug);
     try {
-      return lossAndAccuracy(await this.backend.download(out), target, oneHot);
+      return lossAndAccuracy(await this.backend.download(out), target, oneHot, config.loss);
     } finally {
       this.backend.free(out);
     }

@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts';
+import { type Loss, squaredLoss } from './loss.ts';
 import type { StepRule } from './stepRule.ts';
 import type { InitScheme } from './init.ts';
 
@@ -46,11 +47,37 @@ export interface AdmmConfig {
   readonly bias?: boolean;
   readonly stepRule: StepRule;
   readonly init: WeightInit;
+  /** ℓ(V_N; Y) in place of (5)'s ½‖V_N − Y‖² (default: {@link squaredLoss}, the paper's). */
+  readonly loss?: Loss;
+  /** β continuation (default: none, β constant as in the paper). */
+  readonly betaSchedule?: BetaSchedule;
+}
+
+/**
+ * β continuation: every β_i is multiplied by `factor` every `every` iterations, up to `cap`:
+ * β_i^k = min(cap, β_i^0 · factor^⌊(k − 1)/every⌋) for iteration k ≥ 1. β then varies with k, which leaves the setting
+ * of Lemma 2 and Theorem 1 (a fixed β); it is a function of k alone, so a resumed run repeats it exactly.
+ */
+export interface BetaSchedule {
+  /** The factor (> 0). */
+  readonly factor: number;
+  /** Iterations between two multiplications (a positive integer). */
+  readonly every: number;
+  /** The largest β (≥ every β_i^0). */
+  readonly cap: number;
+}
+
+/** β_1…β_N of iteration k ≥ 1 under a schedule (or the constant β when there is none). */
+export function betasAt(betas: readonly number[], schedule: BetaSchedule | undefined, k: number): number[] {
+  if (!schedule) return [...betas];
+  const steps = Math.floor((Math.max(k, 1) - 1) / schedule.every);
+  return betas.map((b) => Math.min(schedule.cap, b * schedule.factor ** steps));
 }
 
 /** The configuration with defaults applied and every value checked. */
 export interface ResolvedConfig extends AdmmConfig {
   readonly bias: boolean;
+  readonly loss: Loss;
   /** β_1…β_N. */
   readonly betas: readonly number[];
   /** N. */
@@ -125,6 +152,27 @@ export function resolveProblem(data: TrainingData, config: AdmmConfig): Resolved
     invalid(`lambda must be a finite number > 0 (it makes every system matrix positive definite), got ${lambda}`);
   }
   const bias = config.bias ?? true;
+  const loss = config.loss ?? squaredLoss;
+  for (const [what, m] of [['Y', data.y], ['yTest', data.yTest]] as const) {
+    if (!m || !loss.checkTarget) continue;
+    const column = new Float64Array(m.rows);
+    for (let c = 0; c < m.cols; c++) {
+      for (let r = 0; r < m.rows; r++) column[r] = m.data[r * m.cols + c];
+      const why = loss.checkTarget(column);
+      if (why !== undefined) invalid(`${what} column ${c} cannot be used with the ${loss.name} loss: ${why}`);
+    }
+  }
+  const schedule = config.betaSchedule;
+  if (schedule) {
+    if (!(typeof schedule.factor === 'number' && Number.isFinite(schedule.factor) && schedule.factor > 0)) {
+      invalid(`the beta schedule's factor must be a finite number > 0, got ${schedule.factor}`);
+    }
+    if (!(Number.isInteger(schedule.every) && schedule.every >= 1)) invalid(`the beta schedule's period must be a positive integer, got ${schedule.every}`);
+    const start = Math.max(...betas);
+    if (!(typeof schedule.cap === 'number' && Number.isFinite(schedule.cap) && schedule.cap >= start)) {
+      invalid(`the beta schedule's cap must be a finite number ≥ the largest starting beta ${start}, got ${schedule.cap}`);
+    }
+  }
   if ('weights' in config.init) {
     const { weights } = config.init;
     if (weights.length !== depth) invalid(`initial weights list ${weights.length} matrices but the network has N = ${depth} layers`);
@@ -141,5 +189,5 @@ export function resolveProblem(data: TrainingData, config: AdmmConfig): Resolved
   }
   // Fail early when the step rule cannot serve this activation (e.g. the paper's rule with unbounded σ″).
   config.stepRule.coefficients(config.activation.bounds);
-  return { ...config, bias, betas, depth };
+  return { ...config, bias, betas, depth, loss };
 }

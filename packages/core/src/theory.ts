@@ -1,4 +1,5 @@
 import type { Activation, ActivationBounds } from './activation.ts';
+import type { Loss } from './loss.ts';
 import { drawWeights } from './init.ts';
 import { type AdmmConfig, type HostMatrix, type TrainingData, InvalidProblemError, resolveProblem } from './problem.ts';
 
@@ -38,6 +39,8 @@ export interface TheorySetting {
    * (index 0 ignored), as in HostIterate. By default V^0 follows (7) from W^0 and Λ^0 = 0.
    */
   readonly initial?: { readonly V: readonly HostMatrix[]; readonly Lambda: readonly HostMatrix[] };
+  /** ℓ of the run (default: the paper's squared loss). Only its name and whether it is the paper's are used. */
+  readonly loss?: Pick<Loss, 'name' | 'quadratic'>;
 }
 
 /** β_1…β_N and λ. */
@@ -54,6 +57,8 @@ export type TheoryInput = TheorySetting & TheoryParameters;
  */
 export interface PreparedTheorySetting {
   readonly kind: 'prepared-theory-setting';
+  /** The run's loss: its name and whether it is the paper's ½‖V_N − Y‖². */
+  readonly loss: Pick<Loss, 'name' | 'quadratic'>;
   /** N. */
   readonly depth: number;
   /** n. */
@@ -258,6 +263,7 @@ export function prepareTheorySetting(setting: TheorySetting | PreparedTheorySett
     layers: [...layers],
     bounds: { ...s.activation.bounds },
     bias,
+    loss: { name: s.loss?.name ?? 'squared', quadratic: s.loss?.quadratic ?? true },
     normX,
     normY: frobenius(y),
     weightNorms,
@@ -443,6 +449,13 @@ export function checkHypotheses(setting: TheorySetting | PreparedTheorySetting, 
     }
   }
   if (N === 2) notes.push('N = 2: λ̄ is a maximum over 2 ≤ i ≤ N−1, an empty range; it is taken as 0.');
+  if (!p.loss.quadratic) {
+    notes.push(
+      `loss '${p.loss.name}' is not the paper's ½‖V_N − Y‖²: (42)-(47) are evaluated as written (C3 of (41) from ‖Y‖), but they are ` +
+        `proven only for the squared loss. Lemma 6's (50) becomes Λ_N = ∇ℓ(V_N) and still holds; Lemma 2's descent (28), whose ` +
+        `V_N term uses (50) with ∇ℓ 1-Lipschitz and ℓ quadratic, Lemma 4's bound on V_N and Theorems 1 and 3 are unproven for it.`,
+    );
+  }
   if (p.bias) {
     notes.push('biases absorbed: ‖X‖_F is ‖[X; 1ᵀ]‖_F and γ includes the bias columns; the hidden rows of ones are outside the paper\'s proofs.');
   }
@@ -638,6 +651,7 @@ export function theoryInputFromConfig(data: TrainingData, config: AdmmConfig): T
     activation: resolved.activation,
     weights,
     bias: resolved.bias,
+    loss: resolved.loss,
     betas: resolved.betas,
     lambda: resolved.lambda,
   };

@@ -156,12 +156,13 @@ export class Trainer {
   }
 
   /**
-   * Validates the problem (throwing before any work on bad input), prepares the activation on the backend
+   * Validates the problem (throwing before any work on bad input), prepares the activation and the loss on the backend
    * and initialises Algorithm 1 by (7).
    */
   static async create(backend: Backend, data: TrainingData, config: AdmmConfig): Promise<Trainer> {
-    resolveProblem(data, config);
+    const resolved = resolveProblem(data, config);
     await backend.prepareActivation(config.activation);
+    await backend.prepareLoss(resolved.loss, resolved.layers[resolved.depth]);
     return new Trainer(AdmmSolver.create(backend, data, config), data);
   }
 

@@ -1,5 +1,6 @@
-import { type Activation, type AdamStepOptions, CheckedBackend, type DeviceScalar, type Matrix, type Precision } from '@nladmm/core';
+import { type Activation, type AdamStepOptions, CheckedBackend, type DeviceScalar, type Loss, type Matrix, type Precision } from '@nladmm/core';
 import * as loops from './elementwise.ts';
+import * as columns from './lossColumns.ts';
 import type { Storage, Strided } from './gemm.ts';
 
 const RELEASED = new Float64Array(0);
@@ -147,6 +148,23 @@ export abstract class TypedArrayBackend extends CheckedBackend<TypedArrayMatrix,
 
   protected _multiplierStep(act: Activation, S: TypedArrayMatrix, V: TypedArrayMatrix, Lambda: TypedArrayMatrix, beta: number, withDerivative: boolean, O: TypedArrayMatrix): void {
     loops.loopsFor(act).multiplierStep(act, S, V, Lambda, beta, withDerivative, O);
+  }
+
+  // ---- the loss's column steps ----
+
+  /** Nothing to compile: the column loops call the loss's functions directly. */
+  protected async _prepareLoss(): Promise<void> {}
+
+  protected _lossValue(loss: Loss, V: TypedArrayMatrix, Y: TypedArrayMatrix, target: TypedArrayScalar): void {
+    target.value = this.round(columns.lossValue(loss, V, Y));
+  }
+
+  protected _lossGradient(loss: Loss, V: TypedArrayMatrix, Y: TypedArrayMatrix, O: TypedArrayMatrix): void {
+    columns.lossGradient(loss, V, Y, O);
+  }
+
+  protected _lossProx(loss: Loss, T: TypedArrayMatrix, Y: TypedArrayMatrix, beta: number, V: TypedArrayMatrix): void {
+    columns.lossProx(loss, T, Y, beta, V);
   }
 
   // ---- reductions into device scalars ----

@@ -4,11 +4,13 @@ import {
   type AdamStepOptions,
   CheckedBackend,
   type DeviceScalar,
+  type Loss,
   NotPositiveDefiniteError,
   type Precision,
   matrixShape as shape,
 } from '@nladmm/core';
 import { GemmEngine, type GemmTuning, TILE_CONFIGS } from './gemm.ts';
+import { LossKernels } from './lossKernels.ts';
 import { type DispatchSpec, GpuRuntime, type ProfileEntry, type RuntimeStats, ShaderCompileError, f32 } from './runtime.ts';
 import type { Resource, TrackedBuffer } from './shaders.ts';
 import { Allocation, type Block, type Chunk, GpuMatrix, type Operand, bufferBlock, intervals, matrixBlock, subBlock } from './storage.ts';
@@ -87,6 +89,7 @@ export class WebGpuBackend extends CheckedBackend<GpuMatrix, GpuScalar> {
   readonly #inverseSolveMinRhs: number | undefined;
   readonly #runtime: GpuRuntime;
   readonly #gemm: GemmEngine;
+  readonly #losses: LossKernels;
   readonly #info: AdapterDescription;
   readonly #allocations = new Set<Allocation>();
   readonly #scalars = new Set<GpuScalar>();
@@ -136,6 +139,7 @@ export class WebGpuBackend extends CheckedBackend<GpuMatrix, GpuScalar> {
       ...options.gemm,
     });
     this.#scalarBuffer = this.#runtime.acquire(SCALAR_SLOTS * 4, 'nladmm scalars').buffer;
+    this.#losses = new LossKernels({ runtime: this.#runtime, workspace: (name, bytes) => this.#workspace(name, bytes), scalarBuffer: () => this.#scalarBuffer });
     this.#status = this.#runtime.acquire(STATUS_BYTES, 'nladmm status').buffer;
   }
 
@@ -708,6 +712,24 @@ export class WebGpuBackend extends CheckedBackend<GpuMatrix, GpuScalar> {
 
   protected _multiplierStep(act: Activation, S: GpuMatrix, V: GpuMatrix, Lambda: GpuMatrix, beta: number, withDerivative: boolean, O: GpuMatrix): void {
     this.#elementwise(withDerivative ? 'multiplier_d' : 'multiplier', act, O, [S, V, Lambda], { beta });
+  }
+
+  // ---- the loss's column steps (lossKernels.ts) ----
+
+  protected _prepareLoss(loss: Loss, width: number): Promise<void> {
+    return this.#losses.prepare(loss, width);
+  }
+
+  protected _lossValue(loss: Loss, V: GpuMatrix, Y: GpuMatrix, out: GpuScalar): void {
+    this.#losses.value(loss, matrixBlock(V), matrixBlock(Y), out.slot);
+  }
+
+  protected _lossGradient(loss: Loss, V: GpuMatrix, Y: GpuMatrix, O: GpuMatrix): void {
+    this.#losses.gradient(loss, matrixBlock(V), matrixBlock(Y), matrixBlock(O));
+  }
+
+  protected _lossProx(loss: Loss, T: GpuMatrix, Y: GpuMatrix, beta: number, V: GpuMatrix): void {
+    this.#losses.prox(loss, matrixBlock(T), matrixBlock(Y), beta, matrixBlock(V));
   }
 
   // ---- reductions into device scalars ----

@@ -9,7 +9,18 @@
  * rel·√k for sums of k terms and rel·κ for solutions of systems with condition number κ; exactness checks (copies,
  * fills, views, padding, symmetry, exact scalars) have bound 0.
  */
-import { type Backend, type DeviceScalar, type Matrix, NotPositiveDefiniteError } from '@nladmm/core';
+import {
+  type Backend,
+  type DeviceScalar,
+  type Loss,
+  type Matrix,
+  NotPositiveDefiniteError,
+  PROX_TOLERANCE,
+  ProxWorkspace,
+  proxColumn,
+  squaredLoss,
+} from '@nladmm/core';
+import { crossEntropy } from '@nladmm/losses';
 import {
   type HostMatrix,
   absolute,
@@ -22,6 +33,7 @@ import {
   multiply,
   randomMatrix,
   randomSpd,
+  type Rng,
   refCholesky,
   refCholeskySolve,
   refGemm,
@@ -77,6 +89,42 @@ function recording(backend: Backend, called: Set<string>): Backend {
 }
 
 const flags = (transA: boolean, transB: boolean): string => `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+
+// The loss steps' data and references, as in the suite (../../conformance/backendSuite.ts).
+function columnOf(h: HostMatrix, c: number): Float64Array {
+  const out = new Float64Array(h.rows);
+  for (let r = 0; r < h.rows; r++) out[r] = h.data[r * h.cols + c];
+  return out;
+}
+
+function normInf(x: Float64Array): number {
+  let max = 0;
+  for (const v of x) max = Math.max(max, Math.abs(v));
+  return max;
+}
+
+/** Probability columns (one-hot or a softmax of noise) for cross-entropy, noise otherwise. */
+function lossTargets(loss: Loss, rng: Rng, rows: number, cols: number): HostMatrix {
+  if (loss !== crossEntropy) return randomMatrix(rng, rows, cols);
+  const y = hostMatrix(rows, cols);
+  for (let c = 0; c < cols; c++) {
+    if (c % 2 === 0) {
+      y.data[Math.floor(rng.uniform() * rows) * cols + c] = 1;
+      continue;
+    }
+    const e = Array.from({ length: rows }, () => Math.exp(2 * rng.normal()));
+    const total = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, r) => (y.data[r * cols + c] = v / total));
+  }
+  return y;
+}
+
+/** Entries uniform in [−scale, scale), with large logits (±50) in column 0. */
+function lossInputs(rng: Rng, rows: number, cols: number, scale: number): HostMatrix {
+  const m = randomMatrix(rng, rows, cols, scale);
+  for (let r = 0; r < rows; r++) m.data[r * cols] = r % 2 === 0 ? 50 : -50;
+  return m;
+}
 
 /** Runs the checks; disposes the backend at the end (dispose is one of the ops). */
 export async function runConformance(target: Backend, rel: number): Promise<ConformanceReport> {
@@ -410,6 +458,73 @@ export async function runConformance(target: Backend, rel: number): Promise<Conf
   }
 
   section('activation');
+  // ---- the loss's column steps ----
+  {
+    await backend.prepareLoss(crossEntropy, 10);
+    for (const loss of [squaredLoss, crossEntropy]) {
+      for (const [rows, cols] of [[10, 37], [3, 2000]]) {
+        const rng = createRng(seedFor(`loss steps ${loss.name} ${rows} ${cols}`));
+        const v = await place(lossInputs(rng, rows, cols, 5), 'colPrefix');
+        const y = await place(lossTargets(loss, rng, rows, cols), 'rowPrefix');
+        const what = `${loss.name} ${rows}×${cols} views`;
+        const out = scalar();
+        backend.lossValue(loss, v.matrix, y.matrix, out);
+        let want = 0;
+        let magnitude = 0;
+        for (let c = 0; c < cols; c++) {
+          const vc = columnOf(v.stored, c);
+          const yc = columnOf(y.stored, c);
+          const value = loss.value(vc, yc);
+          want += value;
+          magnitude += Math.abs(value) + normInf(vc) * yc.reduce((a, b) => a + Math.abs(b), 0);
+        }
+        record('lossValue', what, Math.abs((await backend.readScalar(out)) - want) / magnitude, sized(rows * cols));
+
+        const wantGradient = hostMatrix(rows, cols);
+        const g = new Float64Array(rows);
+        for (let c = 0; c < cols; c++) {
+          loss.gradient(columnOf(v.stored, c), columnOf(y.stored, c), g);
+          for (let r = 0; r < rows; r++) wantGradient.data[r * cols + c] = g[r];
+        }
+        const gradient = await garbage(rows, cols, 'rowPrefix');
+        backend.lossGradient(loss, v.matrix, y.matrix, gradient.matrix);
+        near('lossGradient', what, await fetch(gradient.matrix), wantGradient, frobenius(wantGradient) + frobenius(y.stored), sized(rows));
+
+        // The prox from V's values, against the optimality condition and the f64 iteration of core's lossProx.ts.
+        const beta = 0.5;
+        const t = await place(lossInputs(rng, rows, cols, 5), 'rowPrefix');
+        backend.lossProx(loss, t.matrix, y.matrix, beta, v.matrix);
+        const got = await fetch(v.matrix);
+        const work = new ProxWorkspace(rows);
+        let residual = 0;
+        let gap = 0;
+        for (let c = 0; c < cols; c++) {
+          const tc = columnOf(t.stored, c);
+          const yc = columnOf(y.stored, c);
+          const vc = columnOf(got, c);
+          const threshold = 2 * PROX_TOLERANCE.f32 * (1 + beta * normInf(tc)) + rel * (1 + beta) * (1 + normInf(vc));
+          loss.gradient(vc, yc, g);
+          for (let i = 0; i < rows; i++) residual = Math.max(residual, Math.abs(g[i] + beta * (vc[i] - tc[i])) / threshold);
+          const reference = columnOf(v.stored, c);
+          proxColumn(loss, tc, yc, beta, reference, PROX_TOLERANCE.f64, work);
+          let d2 = 0;
+          for (let i = 0; i < rows; i++) d2 += (vc[i] - reference[i]) ** 2;
+          gap = Math.max(gap, Math.sqrt(d2) / ((Math.sqrt(rows) * threshold) / beta + rel * (1 + frobenius(reference))));
+        }
+        record('lossProx', `${what}, β=${beta}: optimality residual / bound`, residual, 1);
+        record('lossProx', `${what}, β=${beta}: distance to the f64 prox / bound`, gap, 1);
+        if (loss === squaredLoss) {
+          const closed = combine(1 / (1 + beta), y.stored, beta / (1 + beta), t.stored);
+          const scale = frobenius(closed) + frobenius(v.stored) + (frobenius(y.stored) + beta * frobenius(t.stored)) / (1 + beta);
+          near('lossProx', `${what}, β=${beta}: (y + βt)/(1 + β)`, got, closed, scale, rel);
+        }
+        await padding('loss steps', what, v, y, gradient, t);
+        cleanup();
+      }
+    }
+  }
+
+  section('loss');
   // ---- reductions ----
   {
     const rng = createRng(seedFor('sums'));

@@ -28,7 +28,7 @@ import { loadRunInputs, modelInfo, pluginRecord } from '../runInputs.ts';
 import { RESUMABLE, TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
 import { createRunDirectory, precheckRunDirectory } from '../io/runDirectory.ts';
-import { type RunOutcome, absoluteActivationFlag, absolutize, backpropConfig, executeRun, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
+import { type RunOutcome, absolutePluginFlags, absolutize, backpropConfig, executeRun, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
 
 const NOT_COMPARE = new Set(['resume', 'optimizer', 'theory-parameters', 'out', 'grad-tol']);
 const CONFIG = 'config.json';
@@ -188,7 +188,7 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
   if (typeof flags.resume === 'string') {
     if (flags.out !== undefined) throw new UsageError('--resume DIR continues the comparison in DIR: give no --out');
     const dir = resolve(ctx.cwd, flags.resume);
-    const settings = await storedSettings(dir, absoluteActivationFlag(flags, ctx.cwd), 'comparison', COMPARE_RESUMABLE);
+    const settings = await storedSettings(dir, absolutePluginFlags(flags, ctx.cwd), 'comparison', COMPARE_RESUMABLE);
     if (!existsSync(join(dir, INITIAL))) throw new UsageError(`--resume ${dir}: not a comparison directory (no ${INITIAL})`);
     // Held until the comparison ends (a second resume of DIR refuses with the PID holding it).
     const lock = acquireRunLock(dir, notice);
@@ -199,7 +199,7 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
         if (settings.iterations < done) throw new UsageError(`--iterations ${settings.iterations} is below the ${done} iterations the ${method} run has done`);
       }
       // The comparison's own options change with the resume's (a later resume keeps the new budget).
-      if (Object.keys(flags).some((k) => !['resume', 'quiet', 'debug', 'activation'].includes(k))) {
+      if (Object.keys(flags).some((k) => !['resume', 'quiet', 'debug', 'activation', 'loss'].includes(k))) {
         const path = join(dir, CONFIG);
         const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
         await writeFileAtomic(path, `${JSON.stringify({ ...json, options: settingsToOptions(settings) }, null, 2)}\n`);
@@ -236,7 +236,7 @@ function methodSettings(settings: TrainSettings, method: string): TrainSettings 
 async function startComparison(dir: string, settings: TrainSettings, command: string, notice: (text: string) => void): Promise<RunLock> {
   await precheckRunDirectory(dir);
   const admmSettings = methodSettings(settings, 'admm');
-  const { activation, plugin, data, layers, config } = await loadRunInputs(admmSettings);
+  const { activation, plugin, loss, lossPlugin, data, layers, config } = await loadRunInputs(admmSettings);
   const weights0 = 'weights' in config.init
     ? config.init.weights
     : drawWeights(layers, { scheme: config.init.scheme, seed: config.init.seed, scale: config.init.scale, mode: config.init.mode, bias: settings.bias });
@@ -251,7 +251,7 @@ async function startComparison(dir: string, settings: TrainSettings, command: st
   }
   // The backend too (a webgpu run needs f32 and an adapter): both runs create one like it.
   (await runBackend(settings, notice)).dispose();
-  const info = { ...modelInfo(admmSettings, { activation, plugin, data, layers }), precision: 'f64' as const, iteration: 0 };
+  const info = { ...modelInfo(admmSettings, { activation, plugin, loss, lossPlugin, data, layers }), precision: 'f64' as const, iteration: 0 };
   const json = { nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: data.description, ...pluginRecord(info) }, options: settingsToOptions(settings) };
   return createRunDirectory(dir, [
     { name: CONFIG, data: `${JSON.stringify(json, null, 2)}\n` },
@@ -268,8 +268,10 @@ function runFlags(settings: TrainSettings): ParsedOptions {
     'checkpoint-every': settings.checkpointEvery,
     plots: settings.plots,
     ...(settings.timeLimit !== undefined ? { 'time-limit': settings.timeLimit } : {}),
-    // The activation the comparison's resume checked (a plugin file given with --activation), checked again by each run.
+    // The activation and loss the comparison's resume checked (plugin files given with --activation, --loss), checked
+    // again by each run.
     activation: settings.activation,
+    loss: settings.loss,
   };
 }
 
@@ -336,7 +338,7 @@ async function writeReport(dir: string, settings: TrainSettings, methods: readon
   const description = runs[0].nladmm.data;
   await writeFileAtomic(join(dir, 'compare.svg'), renderSvg(scene, title));
   await writeFileAtomic(join(dir, 'compare.png'), encodePng(scene.width, scene.height, rasterize(scene)));
-  await writeFileAtomic(join(dir, 'compare.md'), `# ADMM vs ${baseline}\n\n${description}; network ${layers.join('-')} ${drawn.activation}, λ = ${lambdaText(settings.lambda)}\n\n${markdownTable(rows, check)}`);
+  await writeFileAtomic(join(dir, 'compare.md'), `# ADMM vs ${baseline}\n\n${description}; network ${layers.join('-')} ${drawn.activation}${drawn.loss !== undefined && drawn.loss !== 'squared' ? `, loss ${drawn.loss}` : ''}, λ = ${lambdaText(settings.lambda)}\n\n${markdownTable(rows, check)}`);
   const json = {
     nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: description },
     options: settingsToOptions(settings),

@@ -1,9 +1,10 @@
 /** `nladmm eval` and `nladmm predict`: use a saved model on a data set. */
 import { existsSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { type Activation, type HostMatrix, type Precision, lossAndAccuracy } from '@nladmm/core';
+import { type Activation, type HostMatrix, type Loss, type Precision, lossAndAccuracy } from '@nladmm/core';
 import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
 import { activationForRecord, checkRecordedName, resolveActivation } from '../activations.ts';
+import { DEFAULT_LOSS, checkLossTargets, checkRecordedLossName, lossForRecord, resolveLoss } from '../losses.ts';
 import { type BackendChoice, backendOption, createBackend, threadsOption } from '../backends.ts';
 import { type CliContext, noticePrinter } from '../context.ts';
 import { type DataOptions, type Samples, first, readSamples, toInputMatrix, toTargetMatrix } from '../data/datasets.ts';
@@ -25,7 +26,11 @@ const COMMON: readonly OptionSpec[] = [
   ...DATA_OPTIONS,
 ];
 
-export const EVAL_OPTIONS: readonly OptionSpec[] = [{ name: 'json', type: 'boolean', description: 'print the results as JSON', group: 'Model' }, ...COMMON];
+export const EVAL_OPTIONS: readonly OptionSpec[] = [
+  { name: 'json', type: 'boolean', description: 'print the results as JSON', group: 'Model' },
+  { name: 'loss', type: 'string', placeholder: 'NAME|FILE', description: "the plugin file of a model trained with a loss plugin (its sha256 must be the recorded one), or another built-in loss for a model with a built-in one", defaultText: "the model's", group: 'Model' },
+  ...COMMON,
+];
 export const PREDICT_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', placeholder: 'FILE', description: 'where to write the predictions: .csv, .npy, or - for CSV on stdout', group: 'Model' },
   { name: 'labels-only', type: 'boolean', description: 'write only the predicted class of each sample', group: 'Model' },
@@ -35,9 +40,10 @@ export const PREDICT_OPTIONS: readonly OptionSpec[] = [
 
 export const EVAL_HELP = `Usage: nladmm eval MODEL|RUN_DIR [options]
 
-Loads a model (model.safetensors or checkpoint.safetensors, or a run directory) and reports the loss
-½n⁻¹‖Φ(X; W) − Y‖² and, for classes, the accuracy. Without data options it uses the run's own data (training
-and test sets, as in training, so the numbers equal the run's final metrics).
+Loads a model (model.safetensors or checkpoint.safetensors, or a run directory) and reports its loss
+n⁻¹ Σ_c ℓ(Φ(x_c; W); y_c) (the loss it was trained with: ½n⁻¹‖Φ(X; W) − Y‖² for the squared loss) and, for classes,
+the accuracy. Without data options it uses the run's own data (training and test sets, as in training, so the
+numbers equal the run's final metrics).
 
 Examples:
   nladmm eval runs/fashion                       # the run's training and test sets
@@ -129,7 +135,11 @@ async function loadSets(model: ModelFile, flags: ParsedOptions, activation: Acti
   });
 }
 
-async function loadForUse(arg: string | undefined, flags: ParsedOptions, ctx: CliContext, command: string) {
+/**
+ * The model, its activation and a backend; with `withLoss` (eval) also its loss: the recorded one (squared when the
+ * model records none), a plugin only from the file given with --loss, if its hash is the recorded one.
+ */
+async function loadForUse(arg: string | undefined, flags: ParsedOptions, ctx: CliContext, command: string, withLoss = false) {
   if (!arg) throw new UsageError(`nladmm ${command} needs a model file or run directory (see nladmm ${command} --help)`);
   const threads = flags.threads as number | undefined;
   if (threads !== undefined && threads < 1) throw new UsageError(`--threads must be an integer ≥ 1, got ${threads}`);
@@ -140,9 +150,16 @@ async function loadForUse(arg: string | undefined, flags: ParsedOptions, ctx: Cl
   const chosen = await activationForRecord(recorded, flags.activation as string | undefined, ctx.cwd, model.path, true);
   const { activation } = await resolveActivation(chosen.value, chosen.sha256);
   checkRecordedName(recorded, activation, model.path, chosen.value);
+  let loss: Loss | undefined;
+  if (withLoss) {
+    const recordedLoss = { name: model.loss ?? DEFAULT_LOSS, sha256: model.lossSha256 };
+    const chosenLoss = await lossForRecord(recordedLoss, flags.loss as string | undefined, ctx.cwd, model.path, true);
+    loss = (await resolveLoss(chosenLoss.value, chosenLoss.sha256)).loss;
+    checkRecordedLossName(recordedLoss, loss, model.path, chosenLoss.value);
+  }
   const backend = await createBackend((flags.backend as BackendChoice | undefined) ?? 'auto', (flags.precision as Precision | undefined) ?? model.precision, { threads, notice: noticePrinter(ctx, command, false) });
   await backend.prepareActivation(activation);
-  return { model, activation, backend };
+  return { model, activation, backend, loss };
 }
 
 export async function evalCommand(argv: readonly string[], ctx: CliContext): Promise<number> {
@@ -152,24 +169,29 @@ export async function evalCommand(argv: readonly string[], ctx: CliContext): Pro
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  const { model, activation, backend } = await loadForUse(positionals[0], flags, ctx, 'eval');
+  const { model, activation, backend, loss: chosenLoss } = await loadForUse(positionals[0], flags, ctx, 'eval', true);
+  const loss = chosenLoss!;
   try {
     const sets = await loadSets(model, flags, activation, true, 'all');
+    checkLossTargets(loss, sets, model.targets.kind !== 'onehot', flags.loss !== undefined ? `--loss ${loss.name}` : `the ${loss.name} loss of ${model.path}`);
     const results = [];
+    // The squared loss of regression outputs, for the MSE shown with another loss.
+    const squared: number[] = [];
     for (const set of sets) {
       const out = await forward(backend, model.weights, model.bias, activation, set.x);
-      const r = lossAndAccuracy(out, set.y!, model.targets.kind === 'onehot');
+      const r = lossAndAccuracy(out, set.y!, model.targets.kind === 'onehot', loss);
       if (!Number.isFinite(r.loss)) throw new CliError(`${model.path}: the loss on the ${set.name} samples is ${r.loss} (the network's outputs are not finite)`);
       results.push({ set: set.name, samples: set.x.cols, loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}) });
+      squared.push(loss.quadratic ? r.loss : lossAndAccuracy(out, set.y!, false).loss);
     }
     if (flags.json) {
-      ctx.stdout(`${JSON.stringify({ model: model.path, iteration: model.iteration, layers: model.layers, activation: activation.name, results }, null, 2)}\n`);
+      ctx.stdout(`${JSON.stringify({ model: model.path, iteration: model.iteration, layers: model.layers, activation: activation.name, lossFunction: loss.name, results }, null, 2)}\n`);
       return 0;
     }
-    const lines = [`model ${model.path}: ${model.layers.join('-')} ${activation.name}, iteration ${model.iteration}`];
-    for (const r of results) {
+    const lines = [`model ${model.path}: ${model.layers.join('-')} ${activation.name}, iteration ${model.iteration}${loss.name !== DEFAULT_LOSS ? `, loss ${loss.name}` : ''}`];
+    for (const [k, r] of results.entries()) {
       const outputs = model.layers[model.layers.length - 1];
-      const extra = r.accuracy !== undefined ? `  accuracy ${percent(r.accuracy)}` : `  MSE ${sci((2 * r.loss) / outputs)}`;
+      const extra = r.accuracy !== undefined ? `  accuracy ${percent(r.accuracy)}` : `  MSE ${sci((2 * squared[k]) / outputs)}`;
       lines.push(`${r.set.padEnd(5)} ${String(r.samples).padStart(7)} samples  loss ${sci(r.loss, 6)}${extra}`);
     }
     ctx.stdout(`${lines.join('\n')}\n`);

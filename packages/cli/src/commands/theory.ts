@@ -9,7 +9,7 @@ import { type OptionSpec, formatOptions, parseArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { loadRunInputs, suggestFor } from '../runInputs.ts';
-import { TRAIN_OPTIONS, mergeOptions, readConfigFile, toSettings } from '../trainOptions.ts';
+import { TRAIN_OPTIONS, hasBetaSchedule, mergeOptions, readConfigFile, toSettings } from '../trainOptions.ts';
 
 /** Train's options that do not describe the problem (output, backend, stopping). */
 const NOT_PROBLEM = new Set(['resume', 'optimizer', 'learning-rate', 'momentum', 'batch-size', 'out', 'backend', 'precision', 'threads', 'metrics-every', 'checkpoint-every', 'plots', 'quiet', 'iterations', 'grad-tol', 'time-limit']);
@@ -64,6 +64,8 @@ export async function theoryCommand(argv: readonly string[], ctx: CliContext): P
   const merged = mergeOptions(fromFile, problemFlags);
   for (const key of NOT_PROBLEM) delete merged[key];
   const settings = toSettings(merged);
+  // Theorem 3 is about a fixed β. Another loss is reported with a note naming what it leaves unproven (core's theory.ts).
+  if (hasBetaSchedule(settings)) throw new UsageError('Theorem 3 holds for a fixed β: drop --beta-factor, --beta-every and --beta-cap');
   const inputs = await loadRunInputs(settings);
   const input = theoryInputFromConfig(inputs.data.train, inputs.config);
   const report = checked(() => checkHypotheses(input, input));

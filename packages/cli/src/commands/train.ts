@@ -26,6 +26,7 @@ import {
 } from '@nladmm/core';
 import { type OptionValue, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
 import { activationForRecord, isPluginPath, runActivationRecord } from '../activations.ts';
+import { lossForRecord, runLossRecord } from '../losses.ts';
 import { createBackend } from '../backends.ts';
 import { type CliContext, noticePrinter } from '../context.ts';
 import type { LoadedData } from '../data/datasets.ts';
@@ -46,6 +47,7 @@ import {
   RESUMABLE,
   TRAIN_OPTIONS,
   type TrainSettings,
+  betaScheduleOf,
   checkAdmmOnlyFlags,
   firstOptionDifference,
   isFileDataset,
@@ -89,6 +91,7 @@ export function absolutize(s: TrainSettings, cwd: string): TrainSettings {
     testLabels: abs(s.testLabels),
     initWeights: abs(s.initWeights),
     activation: isPluginPath(s.activation) ? resolve(cwd, s.activation) : s.activation,
+    loss: isPluginPath(s.loss) ? resolve(cwd, s.loss) : s.loss,
     out: abs(s.out),
   };
 }
@@ -225,7 +228,7 @@ async function prepare(input: TrainSettings, notice?: (text: string) => void): P
   // A problem that cannot fit is refused before its data is read (as far as the options tell its size), and again
   // with the data's sizes before the solver allocates.
   if (input.layers) checkRunMemory(input, input.layers, sizeFromSettings(input, input.layers));
-  const { settings, activation, plugin, data, layers, config, suggestion } = await loadRunInputs(input);
+  const { settings, activation, plugin, loss, lossPlugin, data, layers, config, suggestion } = await loadRunInputs(input);
   const backend = await runBackend(settings, notice);
   let trainer: Trainer;
   try {
@@ -236,7 +239,7 @@ async function prepare(input: TrainSettings, notice?: (text: string) => void): P
     if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
     throw err;
   }
-  const info = modelInfo(settings, { activation, plugin, data, layers });
+  const info = modelInfo(settings, { activation, plugin, loss, lossPlugin, data, layers });
   return { settings, data, backend, trainer, info, config, ...(suggestion ? { suggestion } : {}) };
 }
 
@@ -277,8 +280,8 @@ async function checkCheckpointAgainstRun(runDir: string): Promise<void> {
     } catch (err) {
       throw new DataError(checkpointPath, `checkpoint metadata config is not a set of options (${messageOf(err)})`);
     }
-    // A plugin's file is checked by its sha256 (the checkpoint records the activation's name, config.json its path).
-    const ignore = new Set([...RESUMABLE, ...(header.activationSha256 ? ['activation'] : [])]);
+    // A plugin's file is checked by its sha256 (the checkpoint records the plugin's name, config.json its path).
+    const ignore = new Set([...RESUMABLE, ...(header.activationSha256 ? ['activation'] : []), ...(header.lossSha256 ? ['loss'] : [])]);
     const diff = firstOptionDifference(fromConfig, fromCheckpoint, ignore);
     if (diff) {
       throw new CliError(
@@ -320,11 +323,11 @@ export async function storedSettings(runDir: string, flags: ParsedOptions, what 
     throw new CliError(`${configPath}: not valid JSON (${messageOf(err)})`);
   }
   if (!stored.options) throw new CliError(`${configPath}: no "options"`);
-  // --activation is checked against what the run recorded (a plugin run needs its file again), not changed.
-  const { activation: activationFlag, ...changed } = flags;
+  // --activation and --loss are checked against what the run recorded (a plugin run needs its file again), not changed.
+  const { activation: activationFlag, loss: lossFlag, ...changed } = flags;
   for (const key of Object.keys(changed)) {
     if (!resumable.has(key)) {
-      throw new UsageError(`--${key} cannot change when resuming (the ${what}'s ${CONFIG} fixes it); only ${[...resumable].filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given, and --activation FILE for a run trained with a plugin`);
+      throw new UsageError(`--${key} cannot change when resuming (the ${what}'s ${CONFIG} fixes it); only ${[...resumable].filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given, and --activation FILE or --loss FILE for a run trained with a plugin`);
     }
   }
   const options: Record<string, OptionValue> = { ...optionsFromJson(stored.options, configPath), ...changed };
@@ -337,13 +340,20 @@ export async function storedSettings(runDir: string, flags: ParsedOptions, what 
   // sha256 is the recorded one.
   const recorded = runActivationRecord(stored.nladmm, settings.activation, configPath);
   const { value } = await activationForRecord(recorded, typeof activationFlag === 'string' ? activationFlag : undefined, process.cwd(), `the ${what} in ${runDir}`, false);
-  return { ...settings, activation: value };
+  // The loss likewise (a run of an older nladmm records none: the squared loss).
+  const lossRecord = runLossRecord(stored.nladmm, settings.loss, configPath);
+  const loss = await lossForRecord(lossRecord, typeof lossFlag === 'string' ? lossFlag : undefined, process.cwd(), `the ${what} in ${runDir}`, false);
+  return { ...settings, activation: value, loss: loss.value };
 }
 
-/** The flags with a plugin file given as --activation made absolute (against `cwd`), for a resume. */
-export function absoluteActivationFlag(flags: ParsedOptions, cwd: string): ParsedOptions {
-  const value = flags.activation;
-  return typeof value === 'string' && isPluginPath(value) ? { ...flags, activation: resolve(cwd, value) } : flags;
+/** The flags with a plugin file given as --activation or --loss made absolute (against `cwd`), for a resume. */
+export function absolutePluginFlags(flags: ParsedOptions, cwd: string): ParsedOptions {
+  const out = { ...flags };
+  for (const key of ['activation', 'loss']) {
+    const value = flags[key];
+    if (typeof value === 'string' && isPluginPath(value)) out[key] = resolve(cwd, value);
+  }
+  return out;
 }
 
 export async function trainCommand(argv: readonly string[], ctx: CliContext): Promise<number> {
@@ -356,7 +366,7 @@ export async function trainCommand(argv: readonly string[], ctx: CliContext): Pr
   const quiet = flags.quiet === true;
   const resumeDir = typeof flags.resume === 'string' ? resolve(ctx.cwd, flags.resume) : undefined;
   let settings: TrainSettings;
-  if (resumeDir) settings = await resumeSettings(resumeDir, absoluteActivationFlag(flags, ctx.cwd));
+  if (resumeDir) settings = await resumeSettings(resumeDir, absolutePluginFlags(flags, ctx.cwd));
   else {
     const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
     settings = absolutize(toSettings(mergeOptions(fromFile, flags)), ctx.cwd);
@@ -482,11 +492,17 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest, held: He
   }
   const startIteration = trainer.solver.iteration;
   progress.restart(startIteration);
+  const schedule = betaScheduleOf(settings);
+  // The β in force (β^k of the last iteration k; under a schedule it changes with k): shown when it changes.
+  const currentBetas = () => Array.from({ length: trainer.solver.depth }, (_, i) => trainer.solver.beta(i + 1));
+  let shownBetas = betasText(currentBetas());
   if (!o.quiet) {
     const betaText = Array.isArray(settings.beta) ? settings.beta.join(',') : String(settings.beta);
+    const scheduleText = schedule ? ` ×${schedule.factor} every ${schedule.every} iterations up to ${schedule.cap}${startIteration > 0 ? ` (${shownBetas} at iteration ${startIteration})` : ''}` : '';
+    const lossText = info.loss !== undefined && info.loss !== 'squared' ? `, loss ${info.loss}` : '';
     progress.message(data.description);
     progress.message(
-      `network ${info.layers.join('-')} ${info.activation}, β = ${betaText}, λ = ${lambdaText(settings.lambda)}, step rule ${settings.stepRule}, ${settings.initWeights ? `init from ${settings.initWeights}` : `init ${settings.init}×${settings.initScale} ${settings.initMode} (seed ${settings.seed})`}; backend ${backend.describe()}`,
+      `network ${info.layers.join('-')} ${info.activation}${lossText}, β = ${betaText}${scheduleText}, λ = ${lambdaText(settings.lambda)}, step rule ${settings.stepRule}, ${settings.initWeights ? `init from ${settings.initWeights}` : `init ${settings.init}×${settings.initScale} ${settings.initMode} (seed ${settings.seed})`}; backend ${backend.describe()}`,
     );
     progress.message(`run directory ${runDir}`);
     if (p.suggestion) {
@@ -510,6 +526,11 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest, held: He
   // 'iteration' comes after the iteration's 'metrics', so a checkpoint holds the metrics state of its iteration.
   trainer.events.on('iteration', async ({ iteration }) => {
     progress.onIteration(iteration);
+    if (schedule) {
+      const now = betasText(currentBetas());
+      if (now !== shownBetas) progress.message(`β = ${now} from iteration ${iteration}`);
+      shownBetas = now;
+    }
     if (checkpointDue(iteration)) await writeCheckpoint();
   });
   trainer.events.on('metrics', async (m) => {
@@ -555,6 +576,7 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest, held: He
   const parts = [`ℒ ${sci(final.augmentedLagrangian)}`, `‖∇ℒ‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
   if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
   if (final.testLoss !== undefined) parts.push(`test loss ${sci(final.testLoss)}`);
+  if (schedule) parts.push(`β ${betasText(currentBetas())}`);
   lines.push(parts.join('  '));
   const rate = await rateLine(metricsPath);
   if (rate) lines.push(rate);
@@ -562,10 +584,13 @@ async function runTraining(p: Prepared, ctx: CliContext, o: RunRequest, held: He
   const outputs = info.layers[info.layers.length - 1];
   if (final.testAccuracy !== undefined) lines.push(`test accuracy: ${percent(final.testAccuracy)}`);
   else if (final.trainAccuracy !== undefined) lines.push(`training accuracy: ${percent(final.trainAccuracy)}`);
-  else {
+  else if (info.loss === undefined || info.loss === 'squared') {
     // ½ n⁻¹ ‖·‖² → mean squared error per output.
     const mse = (loss: number) => sci((2 * loss) / outputs);
     lines.push(`training MSE: ${mse(final.trainLoss)}${final.testLoss !== undefined ? `  test MSE: ${mse(final.testLoss)}` : ''}`);
+  } else {
+    // Another loss: its mean n⁻¹ Σ ℓ, not an MSE.
+    lines.push(`training ${info.loss} loss: ${sci(final.trainLoss)}${final.testLoss !== undefined ? `  test ${info.loss} loss: ${sci(final.testLoss)}` : ''}`);
   }
   ctx.stdout(`${lines.join('\n')}\n`);
   return outcome(result, stopSignal);
@@ -595,6 +620,7 @@ export function backpropConfig(settings: TrainSettings, config: AdmmConfig, init
     ...(settings.momentum !== undefined ? { momentum: settings.momentum } : {}),
     ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
     seed: settings.seed,
+    ...(config.loss ? { loss: config.loss } : {}),
   };
 }
 
@@ -616,13 +642,13 @@ export async function createBaseline(backend: Backend, data: LoadedData, config:
 async function runBaselineTraining(o: RunRequest, ctx: CliContext, held: HeldLock): Promise<RunOutcome> {
   const { settings } = o;
   if (settings.layers) checkRunMemory(settings, settings.layers, sizeFromSettings(settings, settings.layers));
-  const { activation, plugin, data, layers, config } = await loadRunInputs(settings);
+  const { activation, plugin, loss, lossPlugin, data, layers, config } = await loadRunInputs(settings);
   const backend = await runBackend(settings, o.notice);
   try {
     checkRunMemory(settings, layers, sizeFromData(data), backend);
     const trainer = await createBaseline(backend, data, backpropConfig(settings, config));
     try {
-      const info: ModelInfo = { ...modelInfo(settings, { activation, plugin, data, layers }), iteration: 0 };
+      const info: ModelInfo = { ...modelInfo(settings, { activation, plugin, loss, lossPlugin, data, layers }), iteration: 0 };
       const { runDir } = o;
       const metricsPath = join(runDir, METRICS);
       const checkpointPath = join(runDir, CHECKPOINT);
@@ -663,7 +689,7 @@ async function runBaselineTraining(o: RunRequest, ctx: CliContext, held: HeldLoc
       progress.restart(trainer.iteration);
       if (!o.quiet) {
         progress.message(data.description);
-        progress.message(`network ${layers.join('-')} ${activation.name}, optimizer ${settings.optimizer}, η = ${trainer.config.learningRate}, μ = ${trainer.momentum}, batch ${trainer.batchSize}, λ = ${lambdaText(settings.lambda)}; backend ${backend.describe()}`);
+        progress.message(`network ${layers.join('-')} ${activation.name}${loss.name !== 'squared' ? `, loss ${loss.name}` : ''}, optimizer ${settings.optimizer}, η = ${trainer.config.learningRate}, μ = ${trainer.momentum}, batch ${trainer.batchSize}, λ = ${lambdaText(settings.lambda)}; backend ${backend.describe()}`);
         progress.message(`run directory ${runDir}`);
       }
       const writeCheckpoint = async (): Promise<void> => {
@@ -716,6 +742,12 @@ async function runBaselineTraining(o: RunRequest, ctx: CliContext, held: HeldLoc
   } finally {
     backend.dispose();
   }
+}
+
+/** β_1…β_N as messages show them: one value when all are equal. */
+function betasText(betas: readonly number[]): string {
+  const text = betas.map((b) => String(Number(b.toPrecision(6))));
+  return text.every((t) => t === text[0]) ? text[0] : text.join(',');
 }
 
 function perIteration(ms: number): string {

@@ -26,6 +26,12 @@ export interface ModelInfo {
    * checkpoint file, and never loaded. Read back from the `activation_plugin` of files of an older nladmm.
    */
   readonly activationPlugin?: string;
+  /** The loss's name (`squared` when a file of an older nladmm records none). */
+  readonly loss?: string;
+  /** The sha256 (hex) of the loss plugin file's bytes, when the loss is a plugin. */
+  readonly lossSha256?: string;
+  /** Where the loss plugin was loaded from, for information (config.json) only: never written to a model or checkpoint. */
+  readonly lossPlugin?: string;
   readonly bias: boolean;
   readonly precision: Precision;
   readonly preprocessing: Preprocessing;
@@ -87,6 +93,7 @@ function infoMetadata(info: ModelInfo, format: string): Record<string, string> {
     nladmm_version: VERSION,
     layers: JSON.stringify(info.layers),
     activation: info.activation,
+    loss: info.loss ?? 'squared',
     bias: String(info.bias),
     precision: info.precision,
     preprocessing: JSON.stringify(info.preprocessing),
@@ -95,8 +102,14 @@ function infoMetadata(info: ModelInfo, format: string): Record<string, string> {
   };
   // The plugin by its content hash only: a model file never names a path or module to load.
   if (info.activationSha256) meta.activation_sha256 = info.activationSha256;
-  // The options, with a plugin's path (the --activation of the run) replaced by its name.
-  if (info.options) meta.config = JSON.stringify(info.activationSha256 && 'activation' in info.options ? { ...info.options, activation: info.activation } : info.options);
+  if (info.lossSha256) meta.loss_sha256 = info.lossSha256;
+  // The options, with a plugin's path (the --activation or --loss of the run) replaced by its name.
+  if (info.options) {
+    const options: Record<string, unknown> = { ...info.options };
+    if (info.activationSha256 && 'activation' in options) options.activation = info.activation;
+    if (info.lossSha256 && 'loss' in options) options.loss = info.loss;
+    meta.config = JSON.stringify(options);
+  }
   return meta;
 }
 
@@ -179,7 +192,7 @@ const ACTIVATION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /**
  * Reads a model (or a checkpoint, used as a model) written by nladmm. The activation is a name, and a plugin's is
  * recorded with its sha256 (`activation_sha256`); a path in `activation_plugin` (older files) is kept for messages
- * and never loaded. A NaN or infinite weight is an error naming the tensor, its row and its column.
+ * and never loaded. So is the loss (`loss`, `loss_sha256`; a file without `loss` was trained with the squared loss). A NaN or infinite weight is an error naming the tensor, its row and its column.
  */
 export function decodeModel(bytes: Uint8Array, path: string): ModelFile {
   const file = parseSafetensors(bytes, path);
@@ -191,6 +204,11 @@ export function decodeModel(bytes: Uint8Array, path: string): ModelFile {
   if (!ACTIVATION_NAME.test(activation)) throw new DataError(path, `metadata activation ${JSON.stringify(activation.slice(0, 80))} is not an activation name (a model file never names code to run; a plugin is given with --activation FILE)`);
   const activationSha256 = file.metadata.activation_sha256;
   if (activationSha256 !== undefined && !/^[0-9a-f]{64}$/.test(activationSha256)) throw new DataError(path, 'metadata activation_sha256 is not a sha256 (64 hex digits)');
+  // No loss recorded: a file of an older nladmm, trained with the squared loss.
+  const loss = file.metadata.loss ?? 'squared';
+  if (!ACTIVATION_NAME.test(loss)) throw new DataError(path, `metadata loss ${JSON.stringify(loss.slice(0, 80))} is not a loss name (a model file never names code to run; a plugin is given with --loss FILE)`);
+  const lossSha256 = file.metadata.loss_sha256;
+  if (lossSha256 !== undefined && !/^[0-9a-f]{64}$/.test(lossSha256)) throw new DataError(path, 'metadata loss_sha256 is not a sha256 (64 hex digits)');
   const bias = file.metadata.bias !== 'false';
   const weights: HostMatrix[] = [];
   for (let i = 1; i < layers.length; i++) {
@@ -212,6 +230,8 @@ export function decodeModel(bytes: Uint8Array, path: string): ModelFile {
     activation,
     ...(activationSha256 !== undefined ? { activationSha256 } : {}),
     ...(file.metadata.activation_plugin !== undefined ? { activationPlugin: file.metadata.activation_plugin } : {}),
+    loss,
+    ...(lossSha256 !== undefined ? { lossSha256 } : {}),
     bias,
     precision,
     preprocessing: parseJson<Preprocessing>(file, 'preprocessing', path),
@@ -240,6 +260,8 @@ export interface CheckpointMetadata {
   readonly options?: Readonly<Record<string, unknown>>;
   /** The sha256 of the activation plugin, when the run used one. */
   readonly activationSha256?: string;
+  /** The sha256 of the loss plugin, when the run used one. */
+  readonly lossSha256?: string;
   /** ADMM: Σ‖∇𝓛‖² and the number of evaluated iterations in it. */
   readonly gradSqSum?: number;
   readonly gradSqCount?: number;
@@ -296,7 +318,16 @@ export function checkCheckpointMetadata(metadata: Readonly<Record<string, string
     options = value as Record<string, unknown>;
   }
   const activationSha256 = metadata.activation_sha256;
-  const common = { format, k, elapsedMs, ...(resumedFrom !== undefined ? { resumedFrom } : {}), ...(options ? { options } : {}), ...(activationSha256 !== undefined ? { activationSha256 } : {}) };
+  const lossSha256 = metadata.loss_sha256;
+  const common = {
+    format,
+    k,
+    elapsedMs,
+    ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+    ...(options ? { options } : {}),
+    ...(activationSha256 !== undefined ? { activationSha256 } : {}),
+    ...(lossSha256 !== undefined ? { lossSha256 } : {}),
+  };
   if (format === 'nladmm-checkpoint') {
     const gradSqSum = nonNegative('gradSqSum');
     const gradSqCount = integer('gradSqCount', k, `k = ${k}`);
