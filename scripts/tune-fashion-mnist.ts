@@ -43,8 +43,8 @@ const STUDIES: Record<string, Setting[]> = {
   // The longer preset: wider and deeper.
   best: [
     { label: '784-4096-10 sq ×3', layers: wide(4096), initScale: 3, iterations: 6, every: 1 },
-    { label: '784-4096-10 ce ×3', layers: wide(4096), initScale: 3, loss: 'cross-entropy', iterations: 6, every: 1 },
-    { label: '784-2048-2048-10 sq ×3', layers: [784, 2048, 2048, 10], initScale: 3, iterations: 6, every: 1 },
+    { label: '784-8192-10 sq ×3', layers: wide(8192), initScale: 3, iterations: 3, every: 1 },
+    { label: '784-2048-2048-10 sq ×3', layers: [784, 2048, 2048, 10], initScale: 3, iterations: 4, every: 1 },
   ],
 };
 
