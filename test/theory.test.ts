@@ -10,7 +10,6 @@ import {
   Trainer,
   checkHypotheses,
   drawWeights,
-  formatTheoryReport,
   hostMatrix,
   isParameterHypothesis,
   lyapunovCoefficients,
@@ -21,6 +20,7 @@ import {
   theoryConstants,
   theoryInputFromConfig,
 } from '@nladmm/core';
+import { formatTheoryReport } from '@nladmm/cli';
 import { createDefaultRegistry } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
 import { randomRegression } from './support/problems.ts';

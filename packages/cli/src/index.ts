@@ -11,3 +11,4 @@ export { encodePng, PNG_SIGNATURE } from './plot/png.ts';
 export { writePlots, parseMetrics, readMetrics } from './plot/charts.ts';
 export { createBackend, describeBackends } from './backends.ts';
 export { PRESETS, TRAIN_OPTIONS } from './trainOptions.ts';
+export { formatTheoryReport } from './theoryReport.ts';

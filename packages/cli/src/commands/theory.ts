@@ -4,11 +4,12 @@
  * and λ meeting (42)-(45). Exits 0 whenever the check ran, whether or not the hypotheses hold.
  */
 import { resolve } from 'node:path';
-import { type ParameterSuggestion, type TheoryReport, checkHypotheses, formatTheoryReport, theoryInputFromConfig } from '@nladmm/core';
+import { type ParameterSuggestion, type TheoryReport, checkHypotheses, formatTheoryNumber as fmt, theoryInputFromConfig } from '@nladmm/core';
 import { type OptionSpec, formatOptions, parseArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { loadRunInputs, suggestFor } from '../runInputs.ts';
+import { formatTheoryReport } from '../theoryReport.ts';
 import { TRAIN_OPTIONS, hasBetaSchedule, mergeOptions, readConfigFile, toSettings } from '../trainOptions.ts';
 
 /** Train's options that do not describe the problem (output, backend, stopping). */
@@ -81,7 +82,6 @@ export async function theoryCommand(argv: readonly string[], ctx: CliContext): P
   lines.push(formatTheoryReport(report));
   if (inputs.layers.length === 3) lines.push('note: (44) has no instance for N = 2 (it is stated for i = 1…N−2)');
   if (suggestion) {
-    const fmt = (v: number) => (v >= 1e5 || v < 1e-3 ? v.toExponential(4) : String(Number(v.toPrecision(6))));
     lines.push('');
     lines.push(`suggested (smallest β, λ meeting (42)-(45)): --beta ${suggestion.betas.map(fmt).join(',')} --lambda ${fmt(suggestion.lambda)}`);
     if (suggestion.astronomical) lines.push('these values are astronomically large: the theory is far too conservative for these widths to guide practical training');
