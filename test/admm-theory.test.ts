@@ -1,4 +1,4 @@
-// The identities and inequalities the iterates of Algorithm 1 must satisfy (../shared/DESIGN.md), checked in f64
+// The identities and inequalities the iterates of Algorithm 1 must satisfy (docs/design.md), checked in f64
 // on the CPU reference backend against the host oracle of support/hostModel.ts.
 import { describe, expect, it } from 'vitest';
 import {

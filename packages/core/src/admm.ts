@@ -31,7 +31,7 @@ export interface Increments {
 
 /**
  * The state of Algorithm 1 on a backend, and one iteration of it ({@link step}), written as the linear systems
- * of ../shared/DESIGN.md (increment forms of (18) and (19); (8) and (12) as derived, not (53)/(58)).
+ * of docs/design.md (increment forms of (18) and (19); (8) and (12) as derived, not (53)/(58)).
  *
  * Storage: with biases, V_j (j < N) sits in the top d_j rows of Ṽ_j = [V_j; 1ᵀ] so that W_i Ṽ_{i−1} = W̄_i V_{i−1} + b_i
  * is one product; W̄_i (W_i without its bias column) is a column-prefix view. S_i = W_i Ṽ_{i−1} holds the latest

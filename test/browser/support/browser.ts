@@ -1,6 +1,6 @@
 /**
  * Headless Chromium for the browser tests: the system Chromium (Debian's `chromium`, or $CHROMIUM_PATH) driven by
- * puppeteer-core, with WebGPU on SwiftShader (see ../../../../shared/DESIGN.md, "Machines"), a fresh temporary
+ * puppeteer-core, with WebGPU on SwiftShader (see docs/design.md, "Machines"), a fresh temporary
  * profile, and a page served from 127.0.0.1 (a secure context). Every wait is bounded.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
