@@ -91,8 +91,15 @@ export interface LossValidationSamples {
 
 export const DEFAULT_LOSS_VALIDATION: LossValidationSamples = { width: 10, points: 200, scale: 3 };
 
-/** A small deterministic generator (xorshift32) so that validation checks the same points every time. */
-function gaussianStream(seed: number): () => number {
+/** The seed of {@link validationStream} in {@link validateLoss}. */
+export const LOSS_VALIDATION_SEED = 20241;
+
+/**
+ * A small deterministic generator (xorshift32 → Gaussian) so that validation checks the same points every time.
+ * Self-contained (it refers to nothing outside its body): the plugin loader's vetting worker runs its source text, so
+ * that the worker makes exactly the calls of {@link validateLoss}.
+ */
+export function validationStream(seed: number): () => number {
   let state = seed >>> 0 || 1;
   const uniform = () => {
     state ^= state << 13;
@@ -108,8 +115,9 @@ function gaussianStream(seed: number): () => number {
 /**
  * The target columns a loss is checked with: one-hot columns and a smoothed probability vector (accepted by a
  * classification loss) and a Gaussian column (a regression target); those the loss's checkTarget refuses are skipped.
+ * Self-contained, like {@link validationStream}.
  */
-function candidateTargets(d: number, next: () => number): Float64Array[] {
+export function validationTargets(d: number, next: () => number): Float64Array[] {
   const out: Float64Array[] = [];
   for (let c = 0; c < Math.min(d, 3); c++) {
     const y = new Float64Array(d);
@@ -156,8 +164,8 @@ export function validateLoss(candidate: unknown, samples: LossValidationSamples 
 
   const f = loss as Loss;
   const d = samples.width;
-  const next = gaussianStream(20241);
-  const targets = candidateTargets(d, next).filter((y) => f.checkTarget?.(y) === undefined);
+  const next = validationStream(LOSS_VALIDATION_SEED);
+  const targets = validationTargets(d, next).filter((y) => f.checkTarget?.(y) === undefined);
   if (targets.length === 0) fail('targets', 'checkTarget refuses every sample target (one-hot, probability and Gaussian columns)');
   const columns = Array.from({ length: samples.points }, () => Float64Array.from({ length: d }, () => samples.scale * next()));
   const show = (v: Float64Array) => `[${Array.from(v, (x) => Number(x.toPrecision(4))).join(', ')}]`;

@@ -7,7 +7,7 @@
  * plugin whose calls all returned is imported in the calling thread and validated. A plugin is code that runs with
  * the rights of the user who loads it; nothing here sandboxes it.
  */
-import { type Loss, DEFAULT_LOSS_VALIDATION, LossValidationError, validateLoss } from '@nladmm/core';
+import { type Loss, DEFAULT_LOSS_VALIDATION, LOSS_VALIDATION_SEED, LossValidationError, validateLoss, validationStream, validationTargets } from '@nladmm/core';
 import { type PluginKind, type PluginLoadOptions, loadPluginFile } from '@nladmm/activations/node';
 import { builtinLoss } from './index.ts';
 
@@ -20,8 +20,8 @@ export interface LoadedLossPlugin {
 
 /**
  * The calls of core's `validateLoss` (packages/core/src/loss.ts), in its order and at its points: its property reads;
- * the same seeded sample stream (xorshift32 → Gaussian, seed 20241); the candidate targets (one-hot columns, a
- * smoothed probability vector, a Gaussian column) filtered by checkTarget; the columns v; then for every target and
+ * core's own seeded sample stream and candidate targets (their source text, `validationStream`, `validationTargets`)
+ * filtered by checkTarget; the columns v; then for every target and
  * column value(v), gradient(v), value(v ± h e_i) for each coordinate, value at the next column, newtonSolve(v, β = 0.7)
  * with a fresh r, and gradient(v ± ε s). Keep it in step with validateLoss: a call the validation makes that is not
  * made here is not covered by the time limit.
@@ -35,28 +35,10 @@ const EXERCISE_LOSS = `function (f, samples) {
   void f.smoothness;
   void f.quadratic;
   const d = samples.width;
-  let state = 20241 >>> 0 || 1;
-  const uniform = () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return (state + 0.5) / 4294967296;
-  };
-  const next = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  const candidates = [];
-  for (let c = 0; c < Math.min(d, 3); c++) {
-    const y = new Float64Array(d);
-    y[c] = 1;
-    candidates.push(y);
-  }
-  const soft = new Float64Array(d);
-  let total = 0;
-  for (let i = 0; i < d; i++) total += soft[i] = Math.exp(next());
-  for (let i = 0; i < d; i++) soft[i] /= total;
-  candidates.push(soft);
-  candidates.push(Float64Array.from({ length: d }, () => next()));
+  const validationStream = ${validationStream.toString()};
+  const validationTargets = ${validationTargets.toString()};
+  const next = validationStream(${LOSS_VALIDATION_SEED});
+  const candidates = validationTargets(d, next);
   const targets = candidates.filter((y) => (f.checkTarget === undefined || f.checkTarget === null ? undefined : f.checkTarget(y)) === undefined);
   const columns = Array.from({ length: samples.points }, () => Float64Array.from({ length: d }, () => samples.scale * next()));
   const h = 1e-5;
