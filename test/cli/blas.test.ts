@@ -261,4 +261,13 @@ describe('nladmm info', () => {
     expect(Number.isInteger(blas.library!.threads) && (blas.library!.threads as number) >= 1).toBe(true);
     expect(info.packages['@nladmm/blas-backend']).toMatch(/^\d/);
   });
+
+  it('lists every workspace package and the losses', async () => {
+    const dir = await tempDir();
+    const text = await cli(['info'], dir);
+    expect(text.stdout).toMatch(/^losses: squared \(the paper's, default\), cross-entropy; plus any plugin file: --loss /m);
+    const info = JSON.parse((await cli(['info', '--json'], dir)).stdout) as { packages: Record<string, string>; losses: { name: string; paper: boolean }[] };
+    expect(Object.keys(info.packages).sort()).toEqual(['activations', 'blas-backend', 'core', 'cpu-backend', 'losses', 'webgpu-backend'].map((p) => `@nladmm/${p}`));
+    expect(info.losses).toEqual([{ name: 'squared', smoothness: 1, paper: true }, { name: 'cross-entropy', smoothness: 0.5, paper: false }]);
+  });
 });

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release } from 'node:os';
 import { STEP_RULES } from '@nladmm/core';
 import { createDefaultRegistry } from '@nladmm/activations';
+import { builtinLosses } from '@nladmm/losses';
 import { type OptionSpec, formatOptions, parseArgs } from '../args.ts';
 import { describeBackends } from '../backends.ts';
 import type { CliContext } from '../context.ts';
@@ -19,14 +20,14 @@ export const INFO_OPTIONS: readonly OptionSpec[] = [
 export const INFO_HELP = `Usage: nladmm info [--json]
 
 Prints the versions, the compute backends found (blas: its library, build and threads), the registered
-activations (with the bounds of Assumption 1), the step rules, the presets and the data sets available.
+activations (with the bounds of Assumption 1), the losses, the step rules, the presets and the data sets available.
 ${formatOptions(INFO_OPTIONS)}
 `;
 
 /** Versions of the workspace packages the CLI runs on (read from their package.json files). */
 function packageVersions(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of ['core', 'cpu-backend', 'blas-backend', 'activations']) {
+  for (const name of ['core', 'cpu-backend', 'blas-backend', 'webgpu-backend', 'activations', 'losses']) {
     try {
       const json = JSON.parse(readFileSync(new URL(`../../../${name}/package.json`, import.meta.url), 'utf8')) as { version?: string };
       out[`@nladmm/${name}`] = json.version ?? 'unknown';
@@ -61,6 +62,7 @@ export async function infoCommand(argv: readonly string[], ctx: CliContext): Pro
     cpu: `${cpus()[0]?.model ?? 'unknown'} (${availableParallelism()} threads)`,
     backends: await describeBackends(),
     activations,
+    losses: builtinLosses.map((l) => ({ name: l.name, smoothness: l.smoothness, paper: l.quadratic })),
     stepRules: Object.keys(STEP_RULES),
     presets: Object.keys(PRESETS),
     datasets,
@@ -81,6 +83,7 @@ export async function infoCommand(argv: readonly string[], ctx: CliContext): Pro
     'activations (hidden layers):',
     ...activations.map((a) => `  ${a.name.padEnd(8)} L0 = ${a.bounds.L0.toPrecision(4)}, L1 = ${a.bounds.L1.toPrecision(4)}, L2 = ${a.bounds.L2.toPrecision(4)}${a.satisfiesAssumption1 ? '  (Assumption 1)' : ''}`),
     '  plus any plugin file: --activation ./my-activation.mjs',
+    `losses: ${info.losses.map((l) => `${l.name}${l.paper ? ' (the paper\'s, default)' : ''}`).join(', ')}; plus any plugin file: --loss ./my-loss.mjs`,
     `step rules: ${info.stepRules.join(', ')}`,
     `presets: ${info.presets.join(', ')}`,
     'data sets:',
