@@ -213,7 +213,7 @@ describe('sizes that cannot fit', () => {
     it(`--layers ${layers} on fashion-mnist: refused at once with the estimate, no run directory`, async () => {
       const cwd = await tempDir();
       const t0 = performance.now();
-      const run = await cli(['train', '--layers', layers, '--quiet'], cwd);
+      const run = await cli(['train', '--layers', layers, '--n-train', '10000', '--precision', 'f64', '--quiet'], cwd);
       expect(performance.now() - t0).toBeLessThan(3000);
       expect(run.stderr).toMatch(new RegExp(`^nladmm train: ${layers.replaceAll(',', '-')} with n = 10000 samples \\(and 10000 test samples\\) needs about [0-9.]+ GB of memory on the CPU \\(f64\\): [0-9.]+ GB for the solver's matrices \\(the largest W2's system [0-9]+×[0-9]+: [0-9.]+ GB\\), .*; [0-9.]+ [GM]B is available \\(os\\.freemem\\): use smaller --layers or --n-train, or --precision f32\\n$`));
       expect(run.code).toBe(1);
