@@ -3,13 +3,20 @@
 import { AdmmSolver, Rng, hostMatrix, paperStepRule } from '@nladmm/core';
 import { sigmoid } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
-import { option } from './benchArgs.ts';
+import { benchArgs } from './benchArgs.ts';
 
-
-const layers = (option('layers') ?? '784,128,128,10').split(',').map(Number);
-const n = Number(option('n') ?? '5000');
-const iterations = Number(option('iters') ?? '3');
-const precision = (option('precision') ?? 'f64') as 'f64' | 'f32';
+const { values: args } = benchArgs('bench-admm', '[--layers 784,128,128,10] [--n 5000] [--iters 3] [--precision f64|f32]', {
+  options: {
+    layers: { type: 'string', default: '784,128,128,10' },
+    n: { type: 'integer', min: 1, default: 5000 },
+    iters: { type: 'integer', min: 1, default: 3 },
+    precision: { type: 'string', choices: ['f64', 'f32'], default: 'f64' },
+  },
+});
+const layers = args.layers.split(',').map(Number);
+const n = args.n;
+const iterations = args.iters;
+const precision = args.precision as 'f64' | 'f32';
 const rng = new Rng(1);
 const x = hostMatrix(layers[0], n, Array.from({ length: layers[0] * n }, () => rng.uniform()));
 const y = hostMatrix(layers.at(-1)!, n);

@@ -35,17 +35,30 @@ import { AdmmSolver, type Backend, type Matrix, type Precision, Rng, type Traini
 import { sigmoid } from '@nladmm/activations';
 import { BlasBackend } from '@nladmm/blas-backend';
 import { CpuBackend } from '@nladmm/cpu-backend';
-import { flag, option } from './benchArgs.ts';
+import { benchArgs } from './benchArgs.ts';
 
-const quick = flag('quick');
-const out = option('out');
-const threads = option('threads') === undefined ? undefined : Number(option('threads'));
-const lambda = Number(option('lambda') ?? 1e-4);
-const maxIterationS = Number(option('max-iteration-s') ?? 60);
-const repeats = Number(option('repeats') ?? 3);
-const childResultFile = option('rss-child');
+const { values: cli } = benchArgs('bench-blas', '[--out FILE.json] [--quick] [--only admm,kernels] [--threads T] [--lambda 1e-4] [--max-iteration-s 60] [--repeats 3]', {
+  options: {
+    out: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    threads: { type: 'integer', min: 1 },
+    lambda: { type: 'number', default: 1e-4 },
+    'max-iteration-s': { type: 'number', default: 60 },
+    repeats: { type: 'integer', min: 1, default: 3 },
+    'rss-child': { type: 'string' },
+    cell: { type: 'string' },
+  },
+});
+const quick = cli.quick;
+const out = cli.out;
+const threads = cli.threads;
+const lambda = cli.lambda;
+const maxIterationS = cli['max-iteration-s'];
+const repeats = cli.repeats;
+const childResultFile = cli['rss-child'];
 const SECTIONS = ['admm', 'kernels'];
-const sections = option('only')?.split(',') ?? SECTIONS;
+const sections = cli.only?.split(',') ?? SECTIONS;
 for (const section of sections) if (!SECTIONS.includes(section)) throw new Error(`--only takes sections among ${SECTIONS.join(', ')}, got '${section}'`);
 
 /** A full garbage collection (node's --expose-gc, switched on from inside): frees dropped matrices between cells. */
@@ -777,7 +790,7 @@ function printTargets(t: Targets): void {
 
 if (childResultFile !== undefined) {
   // A child run by runCellInChild: one cell, its result to the file.
-  const [backend, precision, layers, n] = (option('cell') ?? '').split(':');
+  const [backend, precision, layers, n] = (cli.cell ?? '').split(':');
   const spec: CellSpec = { backend: backend as BackendName, precision: precision as Precision, layers: layers.split('-').map(Number), n: Number(n) };
   const result = await runCell(spec, true, lambda);
   writeFileSync(childResultFile, JSON.stringify(result));

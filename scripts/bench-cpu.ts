@@ -4,8 +4,10 @@
  */
 import type { Matrix, Precision } from '@nladmm/core';
 import { CpuBackend } from '@nladmm/cpu-backend';
+import { benchArgs } from './benchArgs.ts';
 
-const precision = (process.argv[2] ?? 'f64') as Precision;
+const { positionals } = benchArgs('bench-cpu', '[f64|f32]', { positionals: 1 });
+const precision = (positionals[0] ?? 'f64') as Precision;
 const backend = new CpuBackend({ precision });
 
 function random(rows: number, cols: number): Matrix {

@@ -22,21 +22,44 @@ import { sigmoid } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
 import { WebGpuBackend } from '@nladmm/webgpu-backend';
 import { DEFAULT_DAWN_OPTIONS, type SoftwarePolicy, createNodeDevice } from '@nladmm/webgpu-backend/node';
-import { flag, option } from './benchArgs.ts';
+import { benchArgs } from './benchArgs.ts';
 
-const quick = flag('quick');
-const only = option('only');
-const out = option('out') ?? 'bench-webgpu.json';
-const repeats = Number(option('repeats') ?? (quick ? 2 : 5));
-const warmupMs = Number(option('warmup-ms') ?? (quick ? 0 : 1000));
-const profiling = flag('profile');
-const sweep = flag('sweep');
-const sweepConfigs = option('sweep-configs')?.split(',').filter(Boolean);
-const forcedConfig = option('gemm-config');
-const dawnOptions = option('dawn-options')?.split(' ').filter(Boolean) ?? [...DEFAULT_DAWN_OPTIONS];
-const software = (option('software') ?? 'auto') as SoftwarePolicy;
-const admmLambda = Number(option('lambda') ?? 1);
-const blockSize = option('block-size') === undefined ? undefined : (Number(option('block-size')) as 32 | 64);
+const { values: args } = benchArgs(
+  'bench-webgpu',
+  '[--quick] [--only kernels,sweep,admm] [--out bench-webgpu.json] [--repeats 5] [--warmup-ms 1000] [--profile] [--sweep] [--sweep-configs C,…] [--gemm-config C] [--no-split-k] [--block-size 32|64] [--software auto|require|forbid] [--lambda 1] [--dawn-options "A B"]',
+  {
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string', default: 'bench-webgpu.json' },
+      repeats: { type: 'integer', min: 1 },
+      'warmup-ms': { type: 'number', min: 0 },
+      profile: { type: 'boolean', default: false },
+      sweep: { type: 'boolean', default: false },
+      'sweep-configs': { type: 'string' },
+      'gemm-config': { type: 'string' },
+      'no-split-k': { type: 'boolean', default: false },
+      'block-size': { type: 'string', choices: ['32', '64'] },
+      software: { type: 'string', choices: ['auto', 'require', 'forbid'], default: 'auto' },
+      lambda: { type: 'number', default: 1 },
+      'dawn-options': { type: 'string' },
+    },
+  },
+);
+const quick = args.quick;
+const only = args.only;
+const out = args.out;
+const repeats = args.repeats ?? (quick ? 2 : 5);
+const warmupMs = args['warmup-ms'] ?? (quick ? 0 : 1000);
+const profiling = args.profile;
+const sweep = args.sweep;
+const sweepConfigs = args['sweep-configs']?.split(',').filter(Boolean);
+const forcedConfig = args['gemm-config'];
+const dawnOptions = args['dawn-options']?.split(' ').filter(Boolean) ?? [...DEFAULT_DAWN_OPTIONS];
+const software = args.software as SoftwarePolicy;
+const admmLambda = args.lambda;
+const blockSize = args['block-size'] === undefined ? undefined : (Number(args['block-size']) as 32 | 64);
+const noSplitK = args['no-split-k'];
 const SECTIONS = ['kernels', 'sweep', 'admm'];
 const sections = only?.split(',') ?? ['kernels', ...(sweep ? ['sweep'] : []), 'admm'];
 for (const section of sections) if (!SECTIONS.includes(section)) throw new Error(`--only takes sections among ${SECTIONS.join(', ')}, got '${section}'`);
@@ -84,7 +107,7 @@ const nd = await createNodeDevice({ software, dawnOptions });
 const results = {
   date: new Date().toISOString(),
   adapter: nd.info,
-  options: { sections, quick, repeats, warmupMs, profiling, sweep, sweepConfigs, forcedConfig, blockSize, noSplitK: flag('no-split-k'), dawnOptions },
+  options: { sections, quick, repeats, warmupMs, profiling, sweep, sweepConfigs, forcedConfig, blockSize, noSplitK, dawnOptions },
   kernels: [] as KernelResult[],
   profiles: [] as { name: string; shape: string; totalMs: number; dispatches: number; rows: ProfileRow[]; forwardMs?: number; backwardMs?: number; formingMs?: number }[],
   admm: [] as AdmmResult[],
@@ -97,7 +120,7 @@ const makeBackend = (config?: string) =>
     device: nd.device,
     adapterInfo: nd.info,
     ...(blockSize ? { blockSize } : {}),
-    gemm: { ...(config ? { forceConfig: config } : {}), ...(flag('no-split-k') ? { noSplitK: true } : {}) },
+    gemm: { ...(config ? { forceConfig: config } : {}), ...(noSplitK ? { noSplitK: true } : {}) },
   });
 
 const rng = new Rng(1);

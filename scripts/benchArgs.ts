@@ -1,10 +1,10 @@
-/** The command-line arguments of the benchmark scripts: `--name value` options and `--name` flags. */
+/** The command lines of the benchmark scripts, parsed by scripts/args.mjs (node:util parseArgs) like the others. */
+import { type CommandLineSpec, type OptionSpec, type ParsedArgs, parseCommandLine } from './args.mjs';
 
-/** The value after `--name`, or undefined when the option is not given. */
-export function option(name: string): string | undefined {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 ? process.argv[k + 1] : undefined;
+/**
+ * Parses the script's command line by its declared options: an unknown option or a malformed number stops the
+ * script (exit 2, with the usage), `--help` prints the usage.
+ */
+export function benchArgs<const O extends Record<string, OptionSpec>>(name: string, usage: string, spec: CommandLineSpec<O>): ParsedArgs<O> {
+  return parseCommandLine({ name, usage, ...spec });
 }
-
-/** Whether `--name` is given. */
-export const flag = (name: string): boolean => process.argv.includes(`--${name}`);

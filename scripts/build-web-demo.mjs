@@ -6,7 +6,7 @@
 //   data/fashion-mnist-subset.bin              a Fashion-MNIST subset (the Debian package dataset-fashion-mnist)
 //   data/manifest.json                         which data sets were written
 //
-//   node scripts/build-web-demo.mjs [--out DIR] [--train N] [--test N] [--no-minify]
+//   node scripts/build-web-demo.mjs [--out DIR] [--train N] [--test N] [--data DIR] [--no-minify]
 //
 // Default output: packages/web-demo/dist (git-ignored). Without the Debian data set the page still builds; its
 // Fashion-MNIST task is then disabled.
@@ -14,28 +14,24 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { tsImport } from 'tsx/esm/api';
+import { parseCommandLine } from './args.mjs';
 import { bundleForBrowser, repoRoot } from './browser-bundle.mjs';
+
+const { gunzipIfGzip, parseIdx } = await tsImport('../packages/cli/src/data/idx.ts', import.meta.url);
 
 export const demoRoot = join(repoRoot, 'packages', 'web-demo');
 export const defaultOutDir = join(demoRoot, 'dist');
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
-/** Reads an IDX file (gzip or plain): magic 0x0801 (labels) or 0x0803 (images), big-endian dimensions. */
+/**
+ * Reads an unsigned-byte IDX file (gzip or plain) with the CLI's parser (packages/cli/src/data/idx.ts, loaded
+ * through tsx): `{ dims, data }`.
+ */
 export function readIdx(path) {
-  let bytes = readFileSync(path);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0, false);
-  const type = (magic >> 8) & 0xff;
-  const rank = magic & 0xff;
-  if ((magic >>> 16) !== 0 || type !== 0x08 || rank < 1 || rank > 3) throw new Error(`${path}: not an unsigned-byte IDX file (magic 0x${magic.toString(16)})`);
-  const dims = [];
-  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
-  const offset = 4 + 4 * rank;
-  const size = dims.reduce((a, b) => a * b, 1);
-  if (bytes.byteLength < offset + size) throw new Error(`${path}: truncated (${bytes.byteLength} bytes, need ${offset + size})`);
-  return { dims, data: bytes.subarray(offset, offset + size) };
+  const tensor = parseIdx(gunzipIfGzip(readFileSync(path), path), path);
+  if (tensor.dtype !== 'u8') throw new Error(`${path}: an IDX file of ${tensor.dtype} values, not unsigned bytes`);
+  return { dims: tensor.shape, data: tensor.data };
 }
 
 function findIdx(dir, stem) {
@@ -138,26 +134,20 @@ export async function buildWebDemo({
   return { outDir: out, dataset, plugins, warnings, bundleBytes: result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith('main.js'))]?.bytes };
 }
 
-function parseArgs(argv) {
-  const options = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--out') options.outDir = argv[++i];
-    else if (arg === '--train') options.train = Number(argv[++i]);
-    else if (arg === '--test') options.test = Number(argv[++i]);
-    else if (arg === '--data') options.datasetDir = argv[++i];
-    else if (arg === '--no-minify') options.minify = false;
-    else throw new Error(`build-web-demo: unknown argument ${arg}`);
-  }
-  for (const key of ['train', 'test']) {
-    if (options[key] !== undefined && !(Number.isInteger(options[key]) && options[key] > 0)) throw new Error(`build-web-demo: --${key} must be a positive integer`);
-  }
-  return options;
-}
-
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseCommandLine({
+    name: 'build-web-demo',
+    usage: '[--out DIR] [--train N] [--test N] [--data DIR] [--no-minify]',
+    options: {
+      out: { type: 'string' },
+      train: { type: 'integer', min: 1 },
+      test: { type: 'integer', min: 1 },
+      data: { type: 'string' },
+      'no-minify': { type: 'boolean', default: false },
+    },
+  });
+  const options = { outDir: values.out, train: values.train, test: values.test, datasetDir: values.data, minify: !values['no-minify'] };
   try {
-    const options = parseArgs(process.argv.slice(2));
     // The WebGPU backend imports its WGSL from a generated module; refresh it when the generator is there.
     const embed = join(repoRoot, 'scripts', 'embed-shaders.mjs');
     if (existsSync(embed)) execFileSync(process.execPath, [embed], { stdio: 'inherit' });

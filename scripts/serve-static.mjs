@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// A small static file server on 127.0.0.1 (a secure context for WebGPU), used by the browser tests and by
-// `pnpm run web-demo`. Only GET and HEAD; paths are decoded, normalised and confined to the served folder
-// (no traversal through `..`, encoded separators or symbolic links leading out of it).
+// A static file server on 127.0.0.1 (a secure context for WebGPU), used by the browser tests and by
+// `pnpm run web-demo`: sirv serves the files (node:http); in front of it, only GET and HEAD, and request paths
+// confined to the served folder (no traversal through `..`, encoded separators or symbolic links leading out).
 //
-//   node scripts/serve-static.mjs <folder> [--port N] [--host 127.0.0.1]
+//   node scripts/serve-static.mjs <folder> [--port N] [--host 127.0.0.1] [--fallback-port]
 //
 // As a module: `const server = await startStaticServer({ root, port: 0 })`, then `server.url` and
 // `await server.close()`.
-import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sirv from 'sirv';
+import { parseCommandLine } from './args.mjs';
 
 /** Content types by file extension (lower case, with the dot). Anything else is application/octet-stream. */
 export const MIME_TYPES = Object.freeze({
@@ -43,7 +44,7 @@ export function contentType(path) {
 
 /**
  * The file a request path names inside `root` (an absolute, real path), or undefined when the path is malformed
- * or leaves the folder. `/` and folders map to their index.html.
+ * or leaves the folder.
  */
 export function resolveRequestPath(root, urlPath) {
   let decoded;
@@ -53,20 +54,24 @@ export function resolveRequestPath(root, urlPath) {
     return undefined;
   }
   // NUL bytes and backslashes never name a file here; refusing them closes Windows-style traversal too.
-  if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
-  if (!decoded.startsWith('/')) return undefined;
+  if (!decoded.startsWith('/') || decoded.includes('\0') || decoded.includes('\\')) return undefined;
   const segments = decoded.split('/').filter((s) => s.length > 0 && s !== '.');
-  if (segments.some((s) => s === '..')) return undefined;
+  if (segments.includes('..')) return undefined;
   const target = resolve(root, ...segments);
   const rel = relative(root, target);
-  if (rel.startsWith('..') || isAbsolute(rel)) return undefined;
-  return target;
+  return rel.startsWith('..') || isAbsolute(rel) ? undefined : target;
 }
 
-function send(res, status, message, headOnly) {
+function send(res, status, message, headers = {}) {
   const body = `${status} ${message}\n`;
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(headOnly ? undefined : body);
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
+  res.end(body);
+}
+
+/** Whether `path` exists and is, or leads through a link to, something outside `realRoot`. */
+async function leavesRoot(realRoot, path) {
+  const real = await realpath(path).catch(() => undefined);
+  return real !== undefined && real !== realRoot && !real.startsWith(realRoot + sep);
 }
 
 /**
@@ -79,53 +84,43 @@ export async function startStaticServer({ root, port = 0, host = '127.0.0.1', lo
     throw new Error(`startStaticServer: folder ${resolve(root)} does not exist`);
   });
   if (!(await stat(realRoot)).isDirectory()) throw new Error(`startStaticServer: ${realRoot} is not a folder`);
+  // dev: files are looked up per request (the tests write into the folder while it is served); etag: ETag and
+  // cache-control no-cache; no extensions: a path names one file (a folder its index.html, below).
+  const files = sirv(realRoot, {
+    dev: true,
+    etag: true,
+    dotfiles: true,
+    extensions: [],
+    setHeaders: (res, pathname) => {
+      res.setHeader('content-type', contentType(pathname));
+      res.setHeader('x-content-type-options', 'nosniff');
+    },
+    onNoMatch: (req, res) => send(res, 404, 'Not Found'),
+  });
 
   const server = createServer(async (req, res) => {
-    const headOnly = req.method === 'HEAD';
-    if (req.method !== 'GET' && !headOnly) {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, 'Method Not Allowed', false);
+    log?.(`${req.method} ${req.url}`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
       return;
     }
-    let target = resolveRequestPath(realRoot, req.url ?? '/');
+    const target = resolveRequestPath(realRoot, req.url ?? '/');
     if (!target) {
-      send(res, 400, 'Bad Request', headOnly);
+      send(res, 400, 'Bad Request');
       return;
     }
-    try {
-      let info = await stat(target);
-      if (info.isDirectory()) {
-        target = join(target, 'index.html');
-        info = await stat(target);
-      }
-      // Symbolic links must not lead out of the folder.
-      const real = await realpath(target);
-      if (real !== realRoot && !real.startsWith(realRoot + sep)) {
-        send(res, 403, 'Forbidden', headOnly);
-        return;
-      }
-      if (!info.isFile()) {
-        send(res, 404, 'Not Found', headOnly);
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': contentType(target),
-        'content-length': info.size,
-        'cache-control': 'no-cache',
-        'x-content-type-options': 'nosniff',
-      });
-      if (headOnly) {
-        res.end();
-        return;
-      }
-      const stream = createReadStream(target);
-      stream.on('error', () => res.destroy());
-      stream.pipe(res);
-    } catch {
-      send(res, 404, 'Not Found', headOnly);
-    } finally {
-      log?.(`${req.method} ${req.url}`);
+    let file = target;
+    if ((await stat(target).catch(() => undefined))?.isDirectory()) {
+      // A folder is its index.html (for sirv too, which then names the file to setHeaders).
+      file = join(target, 'index.html');
+      const [path, query] = (req.url ?? '/').split(/\?(.*)/s);
+      req.url = `${path.endsWith('/') ? path : `${path}/`}index.html${query ? `?${query}` : ''}`;
     }
+    if (await leavesRoot(realRoot, file)) {
+      send(res, 403, 'Forbidden');
+      return;
+    }
+    files(req, res);
   });
   const sockets = new Set();
   server.on('connection', (socket) => {
@@ -157,38 +152,29 @@ export async function startStaticServer({ root, port = 0, host = '127.0.0.1', lo
   };
 }
 
-function parseArgs(argv) {
-  const options = { root: undefined, port: 0, host: '127.0.0.1', fallback: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--port') options.port = Number(argv[++i]);
-    else if (arg === '--host') options.host = argv[++i];
-    else if (arg === '--fallback-port') options.fallback = true;
-    else if (arg === '--help' || arg === '-h') options.help = true;
-    else if (!options.root) options.root = arg;
-    else throw new Error(`serve-static: unexpected argument ${arg}`);
-  }
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new Error('serve-static: --port must be an integer in 0…65535');
-  return options;
-}
-
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  let options;
-  try {
-    options = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(err.message);
+  const usage = '<folder> [--port N (0: any free port)] [--host 127.0.0.1] [--fallback-port]';
+  const { values, positionals } = parseCommandLine({
+    name: 'serve-static',
+    usage,
+    positionals: 1,
+    options: {
+      port: { type: 'integer', min: 0, max: 65535, default: 0 },
+      host: { type: 'string', default: '127.0.0.1' },
+      'fallback-port': { type: 'boolean', default: false },
+    },
+  });
+  const root = positionals[0];
+  if (!root) {
+    console.error(`serve-static: the folder to serve is missing\nusage: serve-static ${usage}`);
     process.exit(2);
   }
-  if (options.help || !options.root) {
-    console.error('usage: node scripts/serve-static.mjs <folder> [--port N (0: any free port)] [--host 127.0.0.1] [--fallback-port]');
-    process.exit(options.help ? 0 : 2);
-  }
+  const options = { root, port: values.port, host: values.host };
   let server;
   try {
     server = await startStaticServer(options);
   } catch (err) {
-    if (err?.code === 'EADDRINUSE' && options.fallback) {
+    if (err?.code === 'EADDRINUSE' && values['fallback-port']) {
       console.error(`serve-static: port ${options.port} is in use; using a free port instead`);
       server = await startStaticServer({ ...options, port: 0 });
     } else {

@@ -12,7 +12,7 @@ import { createDefaultRegistry } from '@nladmm/activations';
 import { BlasBackend } from '@nladmm/blas-backend';
 import { readIdx } from '@nladmm/cli';
 import { builtinLoss } from '@nladmm/losses';
-import { option } from './benchArgs.ts';
+import { benchArgs } from './benchArgs.ts';
 
 interface Setting {
   readonly label: string;
@@ -48,18 +48,33 @@ const STUDIES: Record<string, Setting[]> = {
   ],
 };
 
-const study = option('study') ?? 'main';
+const { values: args } = benchArgs(
+  'tune-fashion-mnist',
+  '[--study main|best|list] [--only LABEL,…] [--n 60000] [--n-test 10000] [--precision f32|f64] [--threads T] [--out results.json]',
+  {
+    options: {
+      study: { type: 'string', default: 'main' },
+      only: { type: 'string' },
+      n: { type: 'integer', default: 60000, min: 1, max: 60000 },
+      'n-test': { type: 'integer', default: 10000, min: 1, max: 10000 },
+      precision: { type: 'string', default: 'f32', choices: ['f32', 'f64'] },
+      threads: { type: 'integer', min: 1 },
+      out: { type: 'string' },
+    },
+  },
+);
+const study = args.study;
 if (study === 'list') {
   for (const [name, settings] of Object.entries(STUDIES)) console.log(`${name}: ${settings.map((s) => s.label).join(' | ')}`);
   process.exit(0);
 }
 const settings = STUDIES[study];
 if (!settings) throw new Error(`unknown study '${study}' (known: ${Object.keys(STUDIES).join(', ')}, list)`);
-const only = option('only')?.split(',');
-const n = Number(option('n') ?? '60000');
-const nTest = Number(option('n-test') ?? '10000');
-const precision = (option('precision') ?? 'f32') as 'f32' | 'f64';
-const threads = option('threads') !== undefined ? Number(option('threads')) : undefined;
+const only = args.only?.split(',');
+const n = args.n;
+const nTest = args['n-test'];
+const precision = args.precision as 'f32' | 'f64';
+const threads = args.threads;
 
 const dir = '/usr/share/datasets/fashion-mnist';
 async function load(prefix: string, count: number): Promise<{ x: HostMatrix; y: HostMatrix }> {
@@ -133,5 +148,5 @@ for (const r of rows) {
   console.log(`| ${r.label} | ${(100 * r.best.testAccuracy).toFixed(2)} % (${r.best.iteration}) | ${(100 * r.last.testAccuracy).toFixed(2)} % (${r.last.iteration}) | ` +
     `${(100 * r.last.trainAccuracy).toFixed(2)} % | ${r.seconds.toFixed(0)} s |`);
 }
-const out = option('out');
+const out = args.out;
 if (out) await writeFile(out, `${JSON.stringify({ study, n, nTest, precision, rows }, null, 2)}\n`);

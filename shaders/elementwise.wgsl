@@ -90,10 +90,8 @@ fn op_multiplier_d(r: u32, c: u32) {
   {{OUT}}[at(0u, r, c)] = (lambda + params.beta * (sigma(s) - v)) * dsigma(s);
 }
 
-const WG_X: u32 = 64u;
-const WG_Y: u32 = 4u;
+#include "include/block_grid.wgsl"
 
-// Columns run along x (coalesced), rows along y; grid-stride loops cover any size with a bounded grid.
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   for (var r = gid.y; r < params.rows; r += groups.y * WG_Y) {

@@ -28,8 +28,7 @@ struct Params {
 
 const BETA_ZERO: bool = {{BETA_ZERO}};
 const SYM: u32 = {{SYM}}u;
-const WG_X: u32 = 64u;
-const WG_Y: u32 = 4u;
+#include "include/block_grid.wgsl"
 const MAX_SLICES: u32 = 64u;
 
 fn partialSum(r: u32, c: u32) -> f32 {

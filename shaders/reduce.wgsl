@@ -23,13 +23,9 @@ struct Params {
 const OP_MAX: bool = {{IS_MAX}};
 const HAS_B: bool = {{HAS_B}};
 const IS_DOT: bool = {{IS_DOT}};
-const WG_X: u32 = 64u;
-const WG_Y: u32 = 4u;
+#include "include/block_grid.wgsl"
 const WG: u32 = WG_X * WG_Y;
 const NAN_BITS: u32 = 0x7fc00000u;
-
-var<workgroup> sums: array<f32, WG>;
-var<workgroup> maxima: array<u32, WG>;
 
 fn isNan(bits: u32) -> bool {
   return (bits & 0x7fffffffu) > 0x7f800000u;
@@ -53,19 +49,7 @@ fn term(a: f32, b: f32) -> f32 {
   return a * a;
 }
 
-// Tree reduction of the workgroup's values; the result is in slot 0 for local index 0.
-fn combine(local: u32) {
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    workgroupBarrier();
-    if (local < stride) {
-      if (OP_MAX) {
-        maxima[local] = max(maxima[local], maxima[local + stride]);
-      } else {
-        sums[local] = sums[local] + sums[local + stride];
-      }
-    }
-  }
-}
+#include "include/workgroup_tree.wgsl"
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(

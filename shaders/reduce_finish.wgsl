@@ -14,8 +14,7 @@ struct Params {
 const OP_MAX: bool = {{IS_MAX}};
 const WG: u32 = 256u;
 
-var<workgroup> sums: array<f32, WG>;
-var<workgroup> maxima: array<u32, WG>;
+#include "include/workgroup_tree.wgsl"
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(local_invocation_index) local: u32) {
@@ -31,16 +30,7 @@ fn main(@builtin(local_invocation_index) local: u32) {
   }
   sums[local] = sum;
   maxima[local] = best;
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    workgroupBarrier();
-    if (local < stride) {
-      if (OP_MAX) {
-        maxima[local] = max(maxima[local], maxima[local + stride]);
-      } else {
-        sums[local] = sums[local] + sums[local + stride];
-      }
-    }
-  }
+  combine(local);
   if (local == 0u) {
     {{SCALARS}}[params.scalarSlot] = select(sums[0], bitcast<f32>(maxima[0]), OP_MAX);
   }

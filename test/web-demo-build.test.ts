@@ -1,6 +1,6 @@
 // The web demo's build and its static server, without a browser: the files it writes, the Fashion-MNIST subset
-// (read back with the page's own decoder), the demo's task helpers, and scripts/serve-static.mjs (MIME types,
-// HEAD, 404, no directory traversal).
+// (read back with the page's own decoder), the demo's task helpers and charts (the CLI's chart layout), and
+// scripts/serve-static.mjs (MIME types, HEAD, 404, no directory traversal).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,8 @@ import { isOneHot } from '@nladmm/core';
 import { FASHION_MNIST_DIR, buildWebDemo, readIdx } from '../scripts/build-web-demo.mjs';
 import { contentType, resolveRequestPath, startStaticServer } from '../scripts/serve-static.mjs';
 import { TASKS, decodeSubset, fashionMnistData, parseLayers, syntheticData, syntheticTestSize } from '../packages/web-demo/src/tasks.ts';
+import { type ChartOptions, lineChartSpec } from '../packages/web-demo/src/charts.ts';
+import { chartScene } from '../packages/cli/src/plot/chart.ts';
 
 let workDir: string;
 beforeAll(() => {
@@ -79,6 +81,25 @@ describe('web demo build', () => {
       expect(task.defaults.layers[0]).toBe(task.inputs);
       expect(task.defaults.layers[task.defaults.layers.length - 1]).toBe(task.outputs);
     }
+  });
+});
+
+describe('web demo charts', () => {
+  it('are laid out by the CLI chart scene: the empty text, an automatic log axis, whole iterations, dots, a legend of the drawn series', () => {
+    const options: ChartOptions = { title: 'Augmented Lagrangian', series: [{ name: 'L', color: '#2457c5' }, { name: 'objective', color: '#9c6ade', dashed: true }], scale: 'auto', emptyText: 'press Start' };
+    const empty = chartScene(lineChartSpec(options, [[], []], 400, 240));
+    expect(empty.items.filter((p) => p.kind === 'text').map((p) => p.text)).toEqual(['Augmented Lagrangian', 'press Start']);
+    const points = [100, 10, 1].map((y, k) => ({ x: k + 1, y }));
+    const spec = lineChartSpec(options, [points, []], 400, 240);
+    expect([spec.yLog, spec.xLabel, spec.series.map((s) => s.label)]).toEqual([true, 'iteration · log scale', ['L']]);
+    const scene = chartScene(spec);
+    const texts = scene.items.flatMap((p) => (p.kind === 'text' ? [p.text] : []));
+    expect(texts).toEqual(expect.arrayContaining(['1', '2', '3', '1', '10', '100', 'L']));
+    expect(texts.filter((t) => /^\d*\.\d+$/.test(t) && Number(t) > 1)).toEqual([]);
+    const dots = scene.items.filter((p) => p.kind === 'line' && p.color === '#2457c5' && p.points.length === 2 && p.points[0].join() === p.points[1].join());
+    expect(dots).toHaveLength(3);
+    // A linear scale with a fixed range keeps it.
+    expect(lineChartSpec({ ...options, scale: 'linear', yRange: [0, 1] }, [points, []], 400, 240)).toMatchObject({ yLog: false, yRange: [0, 1], xLabel: 'iteration' });
   });
 });
 

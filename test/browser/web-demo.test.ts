@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Trainer, type TrainingProgress } from '@nladmm/core';
@@ -17,7 +18,7 @@ import { type StaticServer, startStaticServer } from '../../scripts/serve-static
 import { type DemoSettings, admmConfig, syntheticData } from '../../packages/web-demo/src/tasks.ts';
 import { DEMO_E2E } from './pages/scenarios.ts';
 import { type LaunchedBrowser, launchChromium } from './support/browser.ts';
-import { colourStats, decodePng } from './support/png.ts';
+import { colourStats } from './support/colours.ts';
 
 let browser: LaunchedBrowser | undefined;
 let server: StaticServer | undefined;
@@ -200,7 +201,7 @@ describe('web demo in headless Chromium', () => {
     const artifacts = join(repoRoot, 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });
     writeFileSync(join(artifacts, 'web-demo.png'), png);
-    const image = decodePng(png);
+    const image = PNG.sync.read(png);
     expect(image.width).toBeGreaterThanOrEqual(800);
     const whole = colourStats(image);
     expect(whole.distinct, 'the screenshot has too few colours (blank page?)').toBeGreaterThan(200);

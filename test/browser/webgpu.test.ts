@@ -1,8 +1,8 @@
 // WebGPU in a real browser: headless Chromium with SwiftShader's Vulkan (no GPU needed), a page served from
 // 127.0.0.1 that bundles core, activations and webgpu-backend for browsers (test/browser/pages/gpu-checks.ts) and
 // runs, against navigator.gpu,
-//   1. a SwiftShader-sized subset of the backend conformance checks covering every Backend op, with the f64
-//      references computed in the page (test/conformance/reference.ts);
+//   1. the SwiftShader-sized subset (the `browser` rows) of the backend conformance table test/conformance/cases.ts
+//      that the Node suite runs in full, covering every Backend op, with the f64 references computed in the page;
 //   2. five iterations of Algorithm 1, compared here with a Node run of the same problem on CpuBackend (f64).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { createDefaultRegistry } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
 import { type StaticServer, startStaticServer } from '../../scripts/serve-static.mjs';
 import { admmConfig, syntheticData } from '../../packages/web-demo/src/tasks.ts';
-import type { ConformanceReport } from './pages/conformance.ts';
+import { BROWSER_CASES, type ConformanceReport } from './pages/conformance.ts';
 import type { AdmmRun, NladmmChecks } from './pages/gpu-checks.ts';
 import { ADMM_CHECK } from './pages/scenarios.ts';
 import { type LaunchedBrowser, launchChromium, withTimeout } from './support/browser.ts';
@@ -122,11 +122,20 @@ describe('WebGPU in headless Chromium (navigator.gpu on SwiftShader)', () => {
   it('passes the conformance checks in the page, covering every Backend op', async () => {
     ready();
     const report = JSON.parse(await inPage('conformance', REL, 150_000)) as ConformanceReport;
+    const slowest = [...report.cases].sort((a, b) => b.ms - a.ms).slice(0, 8);
+    console.log(
+      `conformance in the page, ${report.backend}: ${report.cases.length} cases, ${report.results.length} checks, ${report.durationMs.toFixed(0)} ms\n` +
+        `by group: ${Object.entries(report.timings).map(([g, ms]) => `${g} ${ms.toFixed(0)}`).join(', ')} (ms)\n` +
+        `slowest: ${slowest.map((c) => `${c.title} ${c.ms.toFixed(0)}`).join('; ')} (ms)`,
+    );
     expect(report.precision).toBe('f32');
     expect(report.backend).toMatch(/^webgpu/);
     expect(report.results.length).toBeGreaterThan(100);
+    // Every browser row of the shared table ran, in order, and recorded checks of its own.
+    expect(report.cases.map((c) => `${c.group}: ${c.title}`)).toEqual(BROWSER_CASES.map((c) => `${c.group}: ${c.title}`));
+    expect(report.cases.filter((c) => c.checks === 0).map((c) => c.title), 'cases that recorded no checks').toEqual([]);
     const failures = report.results.filter((r) => !(r.error <= r.bound));
-    expect(failures.map((r) => `${r.op}: ${r.case}: error ${r.error} > bound ${r.bound}`), diagnostics()).toEqual([]);
+    expect(failures.map((r) => `${r.from}: ${r.op}: ${r.case}: error ${r.error} > bound ${r.bound}`), diagnostics()).toEqual([]);
     const missing = Object.keys(BACKEND_OPS).filter((op) => !report.opsCalled.includes(op));
     expect(missing, 'Backend ops never called by the page').toEqual([]);
     // Each op family has at least one error-vs-bound record of its own.

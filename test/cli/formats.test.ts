@@ -1,13 +1,15 @@
 // The file formats of the CLI: .npy (f32 / f64 / u8, both byte orders), IDX (raw and gzip), CSV, and
-// safetensors (the header nladmm writes, and --init-weights reading a fixture of known bytes).
+// safetensors (the header nladmm writes, and --init-weights reading a fixture of known bytes); the charts' PNG
+// files, decoded by pngjs.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { parseCsv, parseIdx, parseNpy, parseSafetensors } from '@nladmm/cli';
+import { encodePng, parseCsv, parseIdx, parseNpy, parseSafetensors } from '@nladmm/cli';
 import { cli, idxBytes, npyBytes, readSafetensorsRaw, tempDir } from './helpers.ts';
 
 describe('.npy reading', () => {
@@ -167,3 +169,14 @@ describe('safetensors', () => {
 function readFileSyncFixture(): Uint8Array {
   return new Uint8Array(readFileSync(fileURLToPath(new URL('../fixtures/safetensors/init-2-3-1.safetensors', import.meta.url))));
 }
+
+describe('PNG (the charts), read back by pngjs', () => {
+  it('decodes to the pixels encoded', () => {
+    const [width, height] = [7, 5];
+    const rgb = Uint8Array.from({ length: width * height * 3 }, (_, k) => (k * 37 + (k >> 3)) & 0xff);
+    const png = PNG.sync.read(Buffer.from(encodePng(width, height, rgb)));
+    expect([png.width, png.height]).toEqual([width, height]);
+    const rgba = Array.from({ length: width * height }, (_, p) => [rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2], 255]).flat();
+    expect([...png.data]).toEqual(rgba);
+  });
+});

@@ -6,6 +6,7 @@
 import {
   type Activation,
   type AdmmConfig,
+  type Backend,
   type Loss,
   InvalidProblemError,
   type ParameterSuggestion,
@@ -14,6 +15,7 @@ import {
   theoryInputFromConfig,
 } from '@nladmm/core';
 import { type PluginRef, resolveActivation } from './activations.ts';
+import { createBackend } from './backends.ts';
 import { checkLossTargets, resolveLoss } from './losses.ts';
 import { type LoadedData, loadTrainingData } from './data/datasets.ts';
 import { CliError, UsageError, messageOf } from './errors.ts';
@@ -70,6 +72,11 @@ export function pluginRecord(info: Pick<ModelInfo, 'activation' | 'activationSha
 /** --time-limit in ms (undefined when not set). */
 export function timeLimitMs(settings: TrainSettings): number | undefined {
   return settings.timeLimit !== undefined ? settings.timeLimit * 1000 : undefined;
+}
+
+/** The backend of a run's settings (`notice`: where auto's fallback notice goes). */
+export function runBackend(settings: TrainSettings, notice?: (text: string) => void): Promise<Backend> {
+  return createBackend(settings.backend, settings.precision, { threads: settings.threads, notice });
 }
 
 /** Suggested parameters for a configuration; errors of the theory become CLI errors. */

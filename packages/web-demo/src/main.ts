@@ -105,25 +105,6 @@ function log(message: string): void {
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/**
- * Lets the browser handle input and paint between iterations: a message-channel task (not clamped like nested
- * timeouts) most of the time, and a real timeout every 50 ms so that rendering is never starved.
- */
-const channel = new MessageChannel();
-const waiting: (() => void)[] = [];
-channel.port1.onmessage = () => waiting.shift()?.();
-let lastTimeout = performance.now();
-function yieldToEventLoop(): Promise<void> {
-  if (performance.now() - lastTimeout > 50) {
-    lastTimeout = performance.now();
-    return new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  return new Promise((resolve) => {
-    waiting.push(resolve);
-    channel.port2.postMessage(0);
-  });
-}
-
 // ---- backend ----
 
 interface ChosenBackend {
@@ -499,10 +480,10 @@ async function main(): Promise<void> {
       return;
     }
     const t = trainer;
-    t.events.on('iteration', async ({ iteration }) => {
+    t.events.on('iteration', ({ iteration }) => {
       setMetric('iteration', iteration, String(iteration));
       if (el.status.dataset.state === 'running') setStatus('running', `training… iteration ${iteration} / ${target}`);
-      await yieldToEventLoop();
+      // The trainer yields to the event loop after each iteration (core's yieldToEventLoop): input and paint run.
     });
     t.events.on('metrics', (m) => showMetrics(m));
     const warned = new Set<string>();

@@ -4,5 +4,7 @@
  */
 export { WebGpuBackend, type AdapterDescription, type WebGpuBackendOptions } from './webgpuBackend.ts';
 export { type DeviceInfo, isSoftwareAdapter, requestComputeDevice } from './device.ts';
-export { ShaderCompileError, type ProfileEntry, type RuntimeStats } from './runtime.ts';
-export { TILE_CONFIGS, type GemmTuning, type TileConfig } from './gemm.ts';
+export { ShaderCompileError } from './pipelines.ts';
+export { type ProfileEntry, type RuntimeStats } from './runtime.ts';
+export { type GemmTuning } from './gemm.ts';
+export { TILE_CONFIGS, type TileConfig } from './gemmTiles.ts';

@@ -10,7 +10,8 @@
  * adds one reduce_finish dispatch that sums the per-workgroup partials into the scalar slot (as sumSquares does).
  */
 import { type Loss, PROX_MAX_HALVINGS, PROX_MAX_ITERATIONS, PROX_TOLERANCE } from '@nladmm/core';
-import { type GpuRuntime, ShaderCompileError, f32 } from './runtime.ts';
+import type { KernelHost } from './kernelHost.ts';
+import { ShaderCompileError } from './pipelines.ts';
 import type { Resource, TrackedBuffer } from './shaders.ts';
 import { type Block, type Operand, intervals } from './storage.ts';
 
@@ -23,14 +24,6 @@ const WORKGROUP = 64;
 export const MAX_GROUPS = 1024;
 
 type Entry = 'column_value' | 'column_gradient' | 'column_prox';
-
-/** What the kernels need of the backend: its runtime, its named workspaces and its device-scalar buffer. */
-export interface LossKernelHost {
-  readonly runtime: GpuRuntime;
-  workspace(name: string, bytes: number): TrackedBuffer;
-  /** The buffer of device scalars (replaced when it grows, hence a function). */
-  scalarBuffer(): TrackedBuffer;
-}
 
 function templateValues(loss: Loss, width: number): Record<string, string | number> {
   return {
@@ -55,7 +48,7 @@ export class LossKernels {
   /** (WGSL, width) pairs compiled by prepare. */
   readonly #prepared = new Set<string>();
 
-  constructor(readonly host: LossKernelHost) {}
+  constructor(readonly host: KernelHost) {}
 
   /**
    * Compiles the three entry points for columns of `width` with the binding plans the backend's callers use (all
@@ -106,7 +99,7 @@ export class LossKernels {
         { placeholder: 'PARTIALS', buffer: partials, access: 'read', type: 'u32' },
         { placeholder: 'SCALARS', buffer: this.host.scalarBuffer(), access: 'read_write', type: 'f32' },
       ],
-      params: [count, slot, 0, 0],
+      params: { count, scalarSlot: slot },
       groups: [1, 1, 1],
       label: `loss value ${loss.name} ${v.rows}×${v.cols}: finish`,
     });
@@ -140,7 +133,18 @@ export class LossKernels {
       entryPoint,
       values: templateValues(loss, rows),
       resources: resources(out.buffer, a.buffer, b.buffer),
-      params: [cols, partialBase, out.offset, out.ld, a.offset, a.ld, b.offset, b.ld, f32(beta), f32(PROX_TOLERANCE.f32), 0, 0],
+      params: {
+        cols,
+        partialBase,
+        offsetOut: out.offset,
+        ldOut: out.ld,
+        offsetA: a.offset,
+        ldA: a.ld,
+        offsetB: b.offset,
+        ldB: b.ld,
+        beta,
+        tolerance: PROX_TOLERANCE.f32,
+      },
       groups: [gx, 1, 1],
       label: `loss ${entryPoint.slice('column_'.length)} ${loss.name} ${rows}×${cols}`,
     });

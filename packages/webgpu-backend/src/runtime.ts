@@ -1,8 +1,8 @@
 /// <reference types="@webgpu/types" />
 /**
  * The device side of the WebGPU backend: one command encoder that collects the work of many calls, a uniform
- * ring for per-dispatch parameters, cached pipelines, bind group layouts and bind groups, a pool of storage
- * buffers keyed by size, and readbacks.
+ * ring for per-dispatch parameters (written by name: uniforms.ts), cached pipelines (pipelines.ts) and bind groups,
+ * a pool of storage buffers keyed by size, and readbacks.
  *
  * Ordering. Everything the backend does to buffers is encoded into the current command encoder, in call order,
  * and submitted at a sync point (readback, sync) or when the uniform ring is full. The only operation outside the
@@ -10,29 +10,22 @@
  * still waiting in the encoder; so an upload first submits what is pending. Under that rule a buffer returned to
  * the pool may be handed out again at once: later commands that touch it are encoded after the ones that used it.
  */
-import { type BindingPlan, type Resource, type TrackedBuffer, type TemplateValue, loaders, planBindings, renderShader, stores } from './shaders.ts';
+import { type KernelSpec, PipelineCache } from './pipelines.ts';
+import { type BindingPlan, type TrackedBuffer, planBindings } from './shaders.ts';
+import { type ShaderName, type UniformValues, writeUniforms } from './uniforms.ts';
 
-/** A uniform word: a u32 (plain number) or an f32 (wrapped). */
-export type Word = number | { readonly f: number };
-export const f32 = (f: number): { readonly f: number } => ({ f });
-
-export interface DispatchSpec {
-  /** Template name (shaders/<name>.wgsl). */
-  readonly shader: string;
-  /** Template values (constants, flags, snippets); the buffer placeholders come from `resources`. */
-  readonly values: Readonly<Record<string, TemplateValue>>;
-  readonly resources: readonly Resource[];
-  /** Operands that need loadX4/loadX1 functions (GEMM), by placeholder. */
-  readonly loaders?: readonly string[];
-  /** read_write operands that need storeX4/storeX1 functions (GEMM), by placeholder. */
-  readonly stores?: readonly string[];
-  /** The uniform block, word by word. */
-  readonly params: readonly Word[];
+/** One dispatch of shader S: its kernel, its uniform values by member name, and its workgroup grid. */
+export interface ShaderDispatch<S extends ShaderName> extends KernelSpec {
+  readonly shader: S;
+  /** The members of the shader's uniform struct (`params`), by name. */
+  readonly params: UniformValues<S>;
   readonly groups: readonly [number, number, number];
-  readonly entryPoint?: string;
   /** What the dispatch computes, for profiles (default: the shader name and the workgroup grid). */
   readonly label?: string;
 }
+
+/** A dispatch of any shader: the shader's name selects the type of its uniform values. */
+export type DispatchSpec = { [S in ShaderName]: ShaderDispatch<S> }[ShaderName];
 
 /** One profiled dispatch: its label and the GPU time between the start and the end of its pass. */
 export interface ProfileEntry {
@@ -69,18 +62,6 @@ function poolSize(bytes: number, maxBinding: number): number {
   return rounded > maxBinding && small <= maxBinding ? small : rounded;
 }
 
-/**
- * Pipelines and layouts depend only on the device and the shader, so backends on one device share them (a second
- * backend on a device compiles nothing it has seen; shader compilation dominates setup on software adapters).
- */
-interface DeviceCache {
-  readonly pipelines: Map<string, GPUComputePipeline>;
-  readonly layouts: Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>;
-  /** Long template values (an activation's WGSL) → short ids used in pipeline keys (shared with the pipelines). */
-  readonly interned: Map<string, string>;
-}
-const deviceCaches = new WeakMap<GPUDevice, DeviceCache>();
-
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly stats: RuntimeStats = { pipelinesCreated: 0, bindGroupsCreated: 0, dispatches: 0, submits: 0, buffersCreated: 0 };
@@ -93,10 +74,8 @@ export class GpuRuntime {
   readonly #ringU32: Uint32Array;
   readonly #ringF32: Float32Array;
   #ringUsed = 0;
-  readonly #pipelines: Map<string, GPUComputePipeline>;
-  readonly #layouts: Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>;
+  readonly #pipelines: PipelineCache;
   readonly #bindGroups = new Map<string, GPUBindGroup>();
-  readonly #interned: Map<string, string>;
   readonly #pool = new Map<number, TrackedBuffer[]>();
   readonly #all = new Set<TrackedBuffer>();
   #nextId = 1;
@@ -107,11 +86,7 @@ export class GpuRuntime {
 
   constructor(device: GPUDevice) {
     this.device = device;
-    let cache = deviceCaches.get(device);
-    if (!cache) deviceCaches.set(device, (cache = { pipelines: new Map(), layouts: new Map(), interned: new Map() }));
-    this.#pipelines = cache.pipelines;
-    this.#layouts = cache.layouts;
-    this.#interned = cache.interned;
+    this.#pipelines = new PipelineCache(device, this.stats);
     this.maxStorageBinding = device.limits.maxStorageBufferBindingSize;
     this.#slotBytes = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
     this.#ring = device.createBuffer({ size: this.#slotBytes * RING_SLOTS, usage: UNIFORM_USAGE, label: 'nladmm uniform ring' });
@@ -166,73 +141,9 @@ export class GpuRuntime {
 
   // ---- dispatch ----
 
-  /** The pipeline for a dispatch spec (created and cached on first use). */
-  pipelineFor(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores' | 'entryPoint' | 'resources'>, plan: BindingPlan): GPUComputePipeline {
-    const key = this.#pipelineKey(spec, plan);
-    let pipeline = this.#pipelines.get(key);
-    if (!pipeline) {
-      const code = this.shaderCode(spec, plan);
-      const module = this.device.createShaderModule({ code, label: spec.shader });
-      pipeline = this.device.createComputePipeline({
-        layout: this.#layout(plan.accesses).pipeline,
-        compute: { module, entryPoint: spec.entryPoint ?? 'main' },
-        label: spec.shader,
-      });
-      this.#pipelines.set(key, pipeline);
-      this.stats.pipelinesCreated++;
-    }
-    return pipeline;
-  }
-
-  /** Compiles a pipeline asynchronously and caches it; rejects with the compiler's messages. */
-  async compile(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores' | 'entryPoint' | 'resources'>): Promise<void> {
-    const plan = planBindings(spec.resources);
-    const key = this.#pipelineKey(spec, plan);
-    if (this.#pipelines.has(key)) return;
-    const code = this.shaderCode(spec, plan);
-    this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code, label: spec.shader });
-    const info = await module.getCompilationInfo();
-    const errors = info.messages.filter((m) => m.type === 'error');
-    let pipelineError: unknown;
-    let pipeline: GPUComputePipeline | undefined;
-    if (errors.length === 0) {
-      try {
-        pipeline = await this.device.createComputePipelineAsync({
-          layout: this.#layout(plan.accesses).pipeline,
-          compute: { module, entryPoint: spec.entryPoint ?? 'main' },
-          label: spec.shader,
-        });
-      } catch (err) {
-        pipelineError = err;
-      }
-    }
-    const scopeError = await this.device.popErrorScope();
-    if (errors.length > 0 || pipelineError !== undefined || scopeError) {
-      const lines = code.split('\n');
-      const quoted = errors.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}${lines[m.lineNum - 1] !== undefined ? ` in \`${lines[m.lineNum - 1].trim()}\`` : ''}`);
-      if (pipelineError !== undefined) quoted.push(pipelineError instanceof Error ? pipelineError.message : String(pipelineError));
-      if (scopeError && quoted.length === 0) quoted.push(scopeError.message);
-      throw new ShaderCompileError(quoted.join('; '));
-    }
-    this.#pipelines.set(key, pipeline!);
-    this.stats.pipelinesCreated++;
-  }
-
-  shaderCode(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores'>, plan: BindingPlan): string {
-    let declarations = plan.declarations;
-    for (const operand of spec.loaders ?? []) {
-      declarations += `\n${loaders(operand, plan.names[operand], plan.types[operand])}`;
-    }
-    for (const operand of spec.stores ?? []) {
-      declarations += `\n${stores(operand, plan.names[operand], plan.types[operand])}`;
-    }
-    const values: Record<string, TemplateValue> = { ...spec.values, BINDINGS: declarations };
-    const accessed = [...(spec.loaders ?? []), ...(spec.stores ?? [])];
-    for (const [placeholder, name] of Object.entries(plan.names)) {
-      if (!accessed.includes(placeholder)) values[placeholder] = name;
-    }
-    return renderShader(spec.shader, values);
+  /** Compiles a kernel's pipeline asynchronously and caches it; rejects with the compiler's messages. */
+  compile(spec: KernelSpec): Promise<void> {
+    return this.#pipelines.compile(spec);
   }
 
   dispatch(spec: DispatchSpec): void {
@@ -241,14 +152,11 @@ export class GpuRuntime {
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new RangeError(`webgpu backend: ${spec.shader} needs ${x}×${y}×${z} workgroups (limit ${max} per dimension)`);
     const plan = planBindings(spec.resources);
-    const pipeline = this.pipelineFor(spec, plan);
+    const pipeline = this.#pipelines.pipelineFor(spec, plan);
     if (this.#ringUsed === RING_SLOTS) this.flush();
     const slot = this.#ringUsed++;
     const base = (slot * this.#slotBytes) / 4;
-    spec.params.forEach((w, k) => {
-      if (typeof w === 'number') this.#ringU32[base + k] = w;
-      else this.#ringF32[base + k] = w.f;
-    });
+    writeUniforms(spec.shader, spec.params, this.#ringU32, this.#ringF32, base);
     const profile = this.#profile;
     const profiled = profile !== undefined && profile.labels.length < profile.capacity;
     let pass: GPUComputePassEncoder;
@@ -335,6 +243,28 @@ export class GpuRuntime {
     }
   }
 
+  /**
+   * Times the work `run` encodes: wall time from the first encoded command to the end of the GPU work (`settle`
+   * waits for it, reporting what it raised), and GPU time between timestamp queries around it when the device has
+   * the 'timestamp-query' feature.
+   */
+  async time(run: () => void | Promise<void>, settle: () => Promise<void>): Promise<{ wallMs: number; gpuMs?: number }> {
+    const querySet = this.device.features.has('timestamp-query') ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
+    try {
+      const start = performance.now();
+      if (querySet) this.timestamp(querySet, 0);
+      await run();
+      if (querySet) this.timestamp(querySet, 1);
+      await settle();
+      const wallMs = performance.now() - start;
+      if (!querySet) return { wallMs };
+      const [t0, t1] = await this.readTimestamps(querySet, 2);
+      return { wallMs, gpuMs: t1 > t0 ? Number(t1 - t0) / 1e6 : undefined };
+    } finally {
+      querySet?.destroy();
+    }
+  }
+
   /** Ends the current pass and records a GPU timestamp into `querySet[index]` when the work reaches it. */
   timestamp(querySet: GPUQuerySet, index: number): void {
     const pass = this.#commandEncoder().beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: index } });
@@ -389,42 +319,6 @@ export class GpuRuntime {
 
   // ---- internals ----
 
-  #pipelineKey(spec: Pick<DispatchSpec, 'shader' | 'values' | 'loaders' | 'stores' | 'entryPoint' | 'resources'>, plan: BindingPlan): string {
-    let key = `${spec.shader}#${spec.entryPoint ?? 'main'}#`;
-    for (const k in spec.values) {
-      const v = spec.values[k];
-      // Long values (an activation's WGSL) are interned to short ids so that keys stay cheap to hash.
-      key += `${k}=${typeof v === 'string' && v.length > 24 ? this.#intern(v) : v};`;
-    }
-    key += `#${plan.signature}#`;
-    for (const r of spec.resources) key += `${r.placeholder},`;
-    if (spec.loaders) key += `#${spec.loaders.join(',')}`;
-    if (spec.stores) key += `#${spec.stores.join(',')}`;
-    return key;
-  }
-
-  #intern(text: string): string {
-    let id = this.#interned.get(text);
-    if (id === undefined) this.#interned.set(text, (id = `@${this.#interned.size}`));
-    return id;
-  }
-
-  #layout(accesses: readonly ('read' | 'read_write')[]): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
-    const key = accesses.join(',');
-    let layout = this.#layouts.get(key);
-    if (!layout) {
-      const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
-      const entries: GPUBindGroupLayoutEntry[] = [
-        { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
-        ...accesses.map((a, k) => ({ binding: k + 1, visibility: COMPUTE, buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout })),
-      ];
-      const group = this.device.createBindGroupLayout({ entries });
-      layout = { group, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group] }) };
-      this.#layouts.set(key, layout);
-    }
-    return layout;
-  }
-
   #bindGroup(plan: BindingPlan): GPUBindGroup {
     let key = plan.signature;
     for (const b of plan.buffers) key += `${b.id},`;
@@ -432,7 +326,7 @@ export class GpuRuntime {
     if (!group) {
       if (this.#bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.#bindGroups.clear();
       group = this.device.createBindGroup({
-        layout: this.#layout(plan.accesses).group,
+        layout: this.#pipelines.layout(plan.accesses).group,
         entries: [
           { binding: 0, resource: { buffer: this.#ring, offset: 0, size: this.#slotBytes } },
           ...plan.buffers.map((b, k) => ({ binding: k + 1, resource: { buffer: b.buffer, offset: 0, size: Math.min(b.size, this.maxStorageBinding) } })),
@@ -459,13 +353,5 @@ export class GpuRuntime {
       this.#pass = this.#encoder.beginComputePass();
     }
     return this.#pass;
-  }
-}
-
-/** A WGSL module or pipeline that WebGPU refused; the message quotes the compiler. */
-export class ShaderCompileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ShaderCompileError';
   }
 }

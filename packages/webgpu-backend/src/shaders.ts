@@ -1,5 +1,6 @@
 /**
- * Loading and specialising the WGSL sources of shaders/*.wgsl (embedded by scripts/embed-shaders.mjs).
+ * Loading and specialising the WGSL sources of shaders/*.wgsl (embedded by scripts/embed-shaders.mjs, which also
+ * expands their `#include "include/…"` lines and reads their uniform structs for uniforms.ts).
  *
  * Templating is plain text substitution of `{{NAME}}` placeholders: tile sizes and flags become WGSL constants,
  * an activation's σ/σ′ bodies become function bodies, buffer placeholders become the names of the storage

@@ -45,6 +45,35 @@ export class GpuMatrix implements Matrix {
   ) {}
 }
 
+/**
+ * Columns per chunk of a rows × cols matrix in buffers of at most maxBindingBytes: cols when it fits one, else as
+ * many as fit (a multiple of 4 from 8 on, for the GEMM's vec4 accesses).
+ */
+export function chunkColumns(rows: number, cols: number, maxBindingBytes: number): number {
+  if (rows * cols * 4 <= maxBindingBytes) return cols;
+  let chunkCols = Math.floor(maxBindingBytes / (4 * rows));
+  if (chunkCols >= 8) chunkCols -= chunkCols % 4;
+  if (chunkCols < 1) throw new RangeError(`alloc: one column of a ${rows}×${cols} matrix (${rows * 4} bytes) exceeds maxBindingBytes = ${maxBindingBytes}`);
+  return chunkCols;
+}
+
+/** Columns [c0, c0 + width) of row-major rows × cols data, packed into a rows × width f32 array. */
+export function packColumns(data: ArrayLike<number>, rows: number, cols: number, c0: number, width: number): Float32Array {
+  const packed = new Float32Array(rows * width);
+  if (c0 === 0 && width === cols) packed.set(data);
+  else for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) packed[r * width + c] = data[r * cols + c0 + c];
+  return packed;
+}
+
+/** Rows × width values (rows `ld` apart) into columns [c0, c0 + width) of the row-major rows × cols array `out`. */
+export function unpackColumns(values: Float32Array, ld: number, out: Float64Array, rows: number, cols: number, c0: number, width: number): void {
+  for (let r = 0; r < rows; r++) {
+    const from = r * ld;
+    const to = r * cols + c0;
+    for (let c = 0; c < width; c++) out[to + c] = values[from + c];
+  }
+}
+
 /** Where a kernel finds element (0, 0) of the block it works on: element (r, c) is at offset + r·ld + c. */
 export interface Operand {
   readonly buffer: TrackedBuffer;

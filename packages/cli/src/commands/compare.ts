@@ -1,40 +1,17 @@
 /**
- * `nladmm compare`: ADMM (Algorithm 1) against a backpropagation baseline (gd, sgd or adam) on the same data,
- * network and initial weights W^0 (drawn once, stored in DIR/initial.safetensors and read by both runs). Each method
- * runs as an ordinary `nladmm train` run in DIR/admm and DIR/<baseline> (checkpoints, metrics, SIGINT/SIGTERM), so
- * `--resume DIR` continues an interrupted comparison from the runs' last checkpoints. When both runs are done it
- * writes into DIR: compare.svg / compare.png (training loss and, with class targets and a test set, test accuracy
- * against iterations and wall time), compare.md and compare.json (the final numbers and the initial-weights check)
- * and the initial weights each trainer reported.
+ * `nladmm compare`: parses the options of a comparison of ADMM (Algorithm 1) against a backpropagation baseline
+ * (gd, sgd or adam) and runs it (run/comparison.ts: both methods through the run loop of `nladmm train`, from the
+ * same initial weights W^0, then the report); `--resume DIR` continues an interrupted comparison.
  */
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { type HostMatrix, InvalidProblemError, drawWeights, resolveBackprop, resolveProblem } from '@nladmm/core';
-import { type OptionSpec, type ParsedOptions, formatOptions, parseArgs } from '../args.ts';
+import { resolve } from 'node:path';
+import { type OptionSpec, formatOptions, parseArgs } from '../args.ts';
 import { type CliContext, noticePrinter } from '../context.ts';
-import { CliError, UsageError, messageOf } from '../errors.ts';
-import { lambdaText, percent, sci } from '../format.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { type RunLock, acquireRunLock } from '../io/lock.ts';
-import { encodeModel, readInitWeights, readModel, recordedIteration } from '../io/model.ts';
-import { type ChartSpec, PALETTE, type Series, chartScene } from '../plot/chart.ts';
-import { readMetrics } from '../plot/charts.ts';
-import { encodePng } from '../plot/png.ts';
-import { rasterize } from '../plot/raster.ts';
-import type { Primitive, Scene } from '../plot/scene.ts';
-import { renderSvg } from '../plot/svg.ts';
-import { loadRunInputs, modelInfo, pluginRecord } from '../runInputs.ts';
-import { RESUMABLE, TRAIN_OPTIONS, type TrainSettings, mergeOptions, readConfigFile, settingsToOptions, toSettings } from '../trainOptions.ts';
-import { VERSION } from '../version.ts';
-import { createRunDirectory, precheckRunDirectory } from '../io/runDirectory.ts';
-import { type RunOutcome, absolutePluginFlags, absolutize, backpropConfig, executeRun, resumeSettings, runBackend, signalExitCode, storedSettings } from './train.ts';
+import { UsageError } from '../errors.ts';
+import { resumeComparison, runComparison } from '../run/comparison.ts';
+import { absolutePluginFlags, absolutize, storedSettings } from '../run/runSettings.ts';
+import { RESUMABLE, TRAIN_OPTIONS, mergeOptions, readConfigFile, toSettings } from '../trainOptions.ts';
 
 const NOT_COMPARE = new Set(['resume', 'optimizer', 'theory-parameters', 'out', 'grad-tol']);
-const CONFIG = 'config.json';
-const INITIAL = 'initial.safetensors';
-/** How each finished run ended (a resume does not run it again unless it raises --iterations or --time-limit). */
-const OUTCOMES = 'outcomes.json';
 /** What a resume may change: the stopping and output options (compare takes no --grad-tol). */
 const COMPARE_RESUMABLE = new Set([...RESUMABLE].filter((k) => k !== 'grad-tol'));
 /** Stopping options that, given to a resume, continue the runs that had finished (both get the new budget). */
@@ -64,117 +41,6 @@ Example:
 ${formatOptions(COMPARE_OPTIONS)}
 `;
 
-/** One logged point of a run. */
-interface Point {
-  readonly iteration: number;
-  readonly trainLoss: number;
-  readonly trainAccuracy?: number;
-  readonly testAccuracy?: number;
-  readonly testLoss?: number;
-  readonly elapsedMs: number;
-}
-
-interface MethodSummary {
-  readonly method: string;
-  readonly iterations: number;
-  readonly reason: string;
-  readonly finalTrainLoss: number;
-  readonly finalTrainAccuracy: number | null;
-  readonly finalTestLoss: number | null;
-  readonly finalTestAccuracy: number | null;
-  readonly elapsedMs: number;
-  readonly msPerIteration: number | null;
-}
-
-function maxAbsDiff(a: readonly HostMatrix[], b: readonly HostMatrix[]): number {
-  if (a.length !== b.length) return Infinity;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i].rows !== b[i].rows || a[i].cols !== b[i].cols) return Infinity;
-    for (let k = 0; k < a[i].data.length; k++) d = Math.max(d, Math.abs(a[i].data[k] - b[i].data[k]));
-  }
-  return d;
-}
-
-const point = (m: Point): Point => ({
-  iteration: m.iteration,
-  trainLoss: m.trainLoss,
-  elapsedMs: m.elapsedMs,
-  ...(m.trainAccuracy !== undefined ? { trainAccuracy: m.trainAccuracy } : {}),
-  ...(m.testLoss !== undefined ? { testLoss: m.testLoss } : {}),
-  ...(m.testAccuracy !== undefined ? { testAccuracy: m.testAccuracy } : {}),
-});
-
-function summary(method: string, reason: string, iterations: number, points: readonly Point[]): MethodSummary {
-  const last = points[points.length - 1];
-  return {
-    method,
-    iterations,
-    reason,
-    finalTrainLoss: last.trainLoss,
-    finalTrainAccuracy: last.trainAccuracy ?? null,
-    finalTestLoss: last.testLoss ?? null,
-    finalTestAccuracy: last.testAccuracy ?? null,
-    elapsedMs: last.elapsedMs,
-    msPerIteration: iterations > 0 ? last.elapsedMs / iterations : null,
-  };
-}
-
-function translate(p: Primitive, dx: number, dy: number): Primitive {
-  switch (p.kind) {
-    case 'rect':
-    case 'text':
-      return { ...p, x: p.x + dx, y: p.y + dy };
-    case 'line':
-      return { ...p, points: p.points.map(([x, y]) => [x + dx, y + dy] as const) };
-  }
-}
-
-/** The panels (2 or 4) laid out on one scene, two per row. */
-export function compareScene(runs: readonly { label: string; points: readonly Point[] }[], panelW = 640, panelH = 420): { scene: Scene; title: string } {
-  const withAcc = runs.every((r) => r.points.some((p) => p.testAccuracy !== undefined));
-  const specs: ChartSpec[] = [];
-  const series = (x: (p: Point) => number, y: (p: Point) => number): Series[] =>
-    runs.map((r, i) => ({ label: r.label, color: PALETTE[i % PALETTE.length], points: r.points.map((p) => [x(p), y(p)] as const) }));
-  const size = { width: panelW, height: panelH };
-  const positive = runs.every((r) => r.points.every((p) => p.trainLoss > 0));
-  const lossY = { yLabel: positive ? 'train loss (log scale)' : 'train loss', yLog: positive };
-  specs.push({ ...size, ...lossY, title: 'Training loss vs iteration', xLabel: 'iteration k', series: series((p) => p.iteration, (p) => p.trainLoss) });
-  specs.push({ ...size, ...lossY, title: 'Training loss vs wall time', xLabel: 'training time (ms)', series: series((p) => p.elapsedMs, (p) => p.trainLoss) });
-  if (withAcc) {
-    const acc = (p: Point) => 100 * (p.testAccuracy ?? NaN);
-    specs.push({ ...size, title: 'Test accuracy vs iteration', xLabel: 'iteration k', yLabel: 'test accuracy (%)', yRange: [0, 100], series: series((p) => p.iteration, acc) });
-    specs.push({ ...size, title: 'Test accuracy vs wall time', xLabel: 'training time (ms)', yLabel: 'test accuracy (%)', yRange: [0, 100], series: series((p) => p.elapsedMs, acc) });
-  }
-  const rows = Math.ceil(specs.length / 2);
-  const items: Primitive[] = [];
-  specs.forEach((spec, k) => {
-    const panel = chartScene(spec);
-    const dx = (k % 2) * panelW;
-    const dy = Math.floor(k / 2) * panelH;
-    items.push({ kind: 'rect', x: dx, y: dy, w: panelW, h: panelH, fill: panel.background });
-    for (const p of panel.items) items.push(translate(p, dx, dy));
-  });
-  const title = `${runs.map((r) => r.label).join(' vs ')}: ${specs.map((s) => s.title).join('; ')}`;
-  return { scene: { width: 2 * panelW, height: rows * panelH, background: '#ffffff', items }, title };
-}
-
-const cell = (v: number | null, f: (x: number) => string) => (v === null || !Number.isFinite(v) ? '–' : f(v));
-
-function markdownTable(rows: readonly MethodSummary[], check: { identical: boolean; maxAbsDiff: number }): string {
-  const out = [
-    '| method | iterations | final train loss | final train accuracy | final test loss | final test accuracy | training time | time / iteration |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const r of rows) {
-    out.push(
-      `| ${r.method} | ${r.iterations} | ${sci(r.finalTrainLoss)} | ${cell(r.finalTrainAccuracy, percent)} | ${cell(r.finalTestLoss, sci)} | ${cell(r.finalTestAccuracy, percent)} | ${(r.elapsedMs / 1000).toFixed(3)} s | ${cell(r.msPerIteration, (v) => `${v.toPrecision(3)} ms`)} |`,
-    );
-  }
-  out.push('', `Same initial weights W^0 for both methods: ${check.identical ? 'yes' : 'NO'} (max |ΔW^0| = ${check.maxAbsDiff}).`);
-  return `${out.join('\n')}\n`;
-}
-
 export async function compareCommand(argv: readonly string[], ctx: CliContext): Promise<number> {
   const { options: flags, positionals } = parseArgs(argv, COMPARE_OPTIONS, 'compare');
   if (flags.help) {
@@ -189,165 +55,14 @@ export async function compareCommand(argv: readonly string[], ctx: CliContext): 
     if (flags.out !== undefined) throw new UsageError('--resume DIR continues the comparison in DIR: give no --out');
     const dir = resolve(ctx.cwd, flags.resume);
     const settings = await storedSettings(dir, absolutePluginFlags(flags, ctx.cwd), 'comparison', COMPARE_RESUMABLE);
-    if (!existsSync(join(dir, INITIAL))) throw new UsageError(`--resume ${dir}: not a comparison directory (no ${INITIAL})`);
-    // Held until the comparison ends (a second resume of DIR refuses with the PID holding it).
-    const lock = acquireRunLock(dir, notice);
-    try {
-      for (const method of ['admm', settings.optimizer]) {
-        const checkpoint = join(dir, method, 'checkpoint.safetensors');
-        const done = existsSync(checkpoint) ? await recordedIteration(checkpoint) : 0;
-        if (settings.iterations < done) throw new UsageError(`--iterations ${settings.iterations} is below the ${done} iterations the ${method} run has done`);
-      }
-      // The comparison's own options change with the resume's (a later resume keeps the new budget).
-      if (Object.keys(flags).some((k) => !['resume', 'quiet', 'debug', 'activation', 'loss'].includes(k))) {
-        const path = join(dir, CONFIG);
-        const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-        await writeFileAtomic(path, `${JSON.stringify({ ...json, options: settingsToOptions(settings) }, null, 2)}\n`);
-      }
-      const extend = EXTENDING.some((k) => flags[k] !== undefined);
-      return await continueComparison(dir, settings, ctx, { command, quiet, notice, extend, fresh: false });
-    } finally {
-      lock.release();
-    }
+    const changed = Object.keys(flags).some((k) => !['resume', 'quiet', 'debug', 'activation', 'loss'].includes(k));
+    const extend = EXTENDING.some((k) => flags[k] !== undefined);
+    return resumeComparison(dir, settings, ctx, { command, quiet, notice, changed, extend });
   }
   if (typeof flags.out !== 'string') throw new UsageError('--out DIR is required (or --resume DIR to continue a comparison)');
   const dir = resolve(ctx.cwd, flags.out);
   const { baseline = 'gd', out: _o, ...trainFlags } = flags;
   const fromFile = typeof flags.config === 'string' ? await readConfigFile(resolve(ctx.cwd, flags.config)) : {};
   const settings = absolutize(toSettings(mergeOptions(fromFile, { ...trainFlags, optimizer: baseline })), ctx.cwd);
-  const lock = await startComparison(dir, settings, command, notice);
-  try {
-    return await continueComparison(dir, settings, ctx, { command, quiet, notice, extend: false, fresh: true });
-  } finally {
-    lock.release();
-  }
-}
-
-/** A method's run settings: the comparison's, with ADMM's optimiser options dropped. */
-function methodSettings(settings: TrainSettings, method: string): TrainSettings {
-  return method === 'admm' ? { ...settings, optimizer: 'admm', learningRate: undefined, momentum: undefined, batchSize: undefined } : settings;
-}
-
-/**
- * Checks both methods' configurations (before anything is written or trained), draws W^0 and creates DIR with
- * config.json (the comparison's options; the baseline is its `optimizer`) and initial.safetensors (W^0, f64);
- * returns DIR's lock, which the caller releases when the comparison ends.
- */
-async function startComparison(dir: string, settings: TrainSettings, command: string, notice: (text: string) => void): Promise<RunLock> {
-  await precheckRunDirectory(dir);
-  const admmSettings = methodSettings(settings, 'admm');
-  const { activation, plugin, loss, lossPlugin, data, layers, config } = await loadRunInputs(admmSettings);
-  const weights0 = 'weights' in config.init
-    ? config.init.weights
-    : drawWeights(layers, { scheme: config.init.scheme, seed: config.init.seed, scale: config.init.scale, mode: config.init.mode, bias: settings.bias });
-  const init = { weights: weights0 };
-  const trainData = { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y };
-  try {
-    resolveProblem(trainData, { ...config, init });
-    resolveBackprop(trainData, backpropConfig(settings, config, init));
-  } catch (err) {
-    if (err instanceof InvalidProblemError || err instanceof RangeError) throw new CliError(messageOf(err));
-    throw err;
-  }
-  // The backend too (a webgpu run needs f32 and an adapter): both runs create one like it.
-  (await runBackend(settings, notice)).dispose();
-  const info = { ...modelInfo(admmSettings, { activation, plugin, loss, lossPlugin, data, layers }), precision: 'f64' as const, iteration: 0 };
-  const json = { nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: data.description, ...pluginRecord(info) }, options: settingsToOptions(settings) };
-  return createRunDirectory(dir, [
-    { name: CONFIG, data: `${JSON.stringify(json, null, 2)}\n` },
-    { name: INITIAL, data: encodeModel(weights0, info) },
-  ]);
-}
-
-/** A resumed run's stopping and output options and threads: the comparison's (so that both runs keep the same budget). */
-function runFlags(settings: TrainSettings): ParsedOptions {
-  return {
-    ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
-    iterations: settings.iterations,
-    'metrics-every': settings.metricsEvery,
-    'checkpoint-every': settings.checkpointEvery,
-    plots: settings.plots,
-    ...(settings.timeLimit !== undefined ? { 'time-limit': settings.timeLimit } : {}),
-    // The activation and loss the comparison's resume checked (plugin files given with --activation, --loss), checked
-    // again by each run.
-    activation: settings.activation,
-    loss: settings.loss,
-  };
-}
-
-/**
- * Runs ADMM in DIR/admm, then the baseline in DIR/<baseline>, both from DIR/initial.safetensors: a run not begun
- * starts, one stopped by a signal resumes, one that finished is kept (resumed with `extend`), then the report.
- * A new comparison (`fresh`) whose first run fails before it begins leaves no DIR behind.
- */
-async function continueComparison(dir: string, settings: TrainSettings, ctx: CliContext, o: { command: string; quiet: boolean; notice: (text: string) => void; extend: boolean; fresh: boolean }): Promise<number> {
-  const methods = ['admm', settings.optimizer];
-  const outcomesPath = join(dir, OUTCOMES);
-  const finished = existsSync(outcomesPath) ? (JSON.parse(await readFile(outcomesPath, 'utf8')) as Record<string, RunOutcome>) : {};
-  // With --quiet only the comparison's table reaches stdout, not each run's summary.
-  const runCtx: CliContext = o.quiet ? { ...ctx, stdout: () => undefined } : ctx;
-  const outcomes: RunOutcome[] = [];
-  for (const method of methods) {
-    const runDir = join(dir, method);
-    const begun = existsSync(join(runDir, CONFIG));
-    if (begun && finished[method] && !o.extend) {
-      outcomes.push(finished[method]);
-      continue;
-    }
-    const runSettings = begun ? await resumeSettings(runDir, runFlags(settings)) : { ...methodSettings(settings, method), initWeights: join(dir, INITIAL), out: runDir };
-    let outcome: RunOutcome;
-    try {
-      outcome = await executeRun({ settings: runSettings, runDir, resume: begun, command: o.command, quiet: o.quiet, notice: o.notice, initialWeightsPath: join(dir, `initial-${method}.safetensors`) }, runCtx);
-    } catch (err) {
-      if (o.fresh && method === methods[0] && !existsSync(join(runDir, CONFIG))) await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
-    if (outcome.code === 0) {
-      finished[method] = { code: 0, reason: outcome.reason, iterations: outcome.iterations };
-      await writeFileAtomic(outcomesPath, `${JSON.stringify(finished, null, 2)}\n`);
-    }
-    // A signal stops the comparison, also one that came during a run's last iteration.
-    if (outcome.code !== 0 || outcome.stoppedBy) {
-      ctx.stdout(`the comparison stopped ${outcome.code === 0 ? 'after' : 'in'} the ${method} run at iteration ${outcome.iterations}; continue it with: nladmm compare --resume ${dir}\n`);
-      return outcome.code || signalExitCode(outcome.stoppedBy);
-    }
-    outcomes.push(outcome);
-  }
-  return writeReport(dir, settings, methods, outcomes, o.command, ctx);
-}
-
-async function writeReport(dir: string, settings: TrainSettings, methods: readonly string[], outcomes: readonly RunOutcome[], command: string, ctx: CliContext): Promise<number> {
-  const baseline = methods[1];
-  const drawn = await readModel(join(dir, INITIAL));
-  const layers = drawn.layers;
-  const reported = await Promise.all(methods.map((m) => readInitWeights(join(dir, `initial-${m}.safetensors`), layers, settings.bias, 'initial weights')));
-  const check = {
-    identical: maxAbsDiff(reported[0], reported[1]) === 0,
-    maxAbsDiff: maxAbsDiff(reported[0], reported[1]),
-    admmVsDrawn: maxAbsDiff(reported[0], drawn.weights),
-    baselineVsDrawn: maxAbsDiff(reported[1], drawn.weights),
-    files: methods.map((m) => `initial-${m}.safetensors`),
-  };
-  const points = await Promise.all(methods.map(async (m) => (await readMetrics(join(dir, m, 'metrics.jsonl'))).map((r) => point(r as unknown as Point))));
-  const runs = await Promise.all(methods.map(async (m) => JSON.parse(await readFile(join(dir, m, CONFIG), 'utf8')) as { nladmm: { backend: string; data: string } }));
-  const rows = methods.map((m, k) => summary(m, outcomes[k].reason, outcomes[k].iterations, points[k]));
-  const { scene, title } = compareScene([
-    { label: 'ADMM', points: points[0] },
-    { label: baseline.toUpperCase(), points: points[1] },
-  ]);
-  const description = runs[0].nladmm.data;
-  await writeFileAtomic(join(dir, 'compare.svg'), renderSvg(scene, title));
-  await writeFileAtomic(join(dir, 'compare.png'), encodePng(scene.width, scene.height, rasterize(scene)));
-  await writeFileAtomic(join(dir, 'compare.md'), `# ADMM vs ${baseline}\n\n${description}; network ${layers.join('-')} ${drawn.activation}${drawn.loss !== undefined && drawn.loss !== 'squared' ? `, loss ${drawn.loss}` : ''}, λ = ${lambdaText(settings.lambda)}\n\n${markdownTable(rows, check)}`);
-  const json = {
-    nladmm: { version: VERSION, createdAt: new Date().toISOString(), command, data: description },
-    options: settingsToOptions(settings),
-    runs: Object.fromEntries(methods.map((m, k) => [m, { dir: m, backend: runs[k].nladmm.backend }])),
-    initialWeights: check,
-    methods: rows,
-  };
-  await writeFileAtomic(join(dir, 'compare.json'), `${JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
-  ctx.stdout(`${markdownTable(rows, check)}written to ${dir}\n`);
-  if (!check.identical) throw new CliError(`the two trainers did not start from the same weights (max |ΔW^0| = ${check.maxAbsDiff})`);
-  return 0;
+  return runComparison(dir, settings, ctx, { command, quiet, notice });
 }

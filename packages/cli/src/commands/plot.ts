@@ -5,7 +5,8 @@ import { type OptionSpec, formatOptions, parseArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { checkOutputFile } from '../io/files.ts';
-import { readMetrics, runCharts, writePlots } from '../plot/charts.ts';
+import { readMetrics } from '../io/metrics.ts';
+import { runCharts, writePlots } from '../plot/charts.ts';
 
 export const PLOT_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', type: 'string', placeholder: 'DIR', description: 'where to write the charts (a chart file there is replaced only with --force)', defaultText: 'RUN_DIR/plots, whose charts are refreshed' },

@@ -13,9 +13,8 @@ const IDX_TYPES: Readonly<Record<number, { name: string; size: number }>> = {
   0x0e: { name: 'f64', size: 8 },
 };
 
-/** Reads a whole file, decompressing it when it starts with the gzip magic bytes. */
-export async function readMaybeGzip(path: string): Promise<Buffer> {
-  const bytes = await readInputFile(path);
+/** `bytes` decompressed when they start with the gzip magic bytes, else `bytes` itself. */
+export function gunzipIfGzip(bytes: Buffer, path: string): Buffer {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       return gunzipSync(bytes);
@@ -25,6 +24,11 @@ export async function readMaybeGzip(path: string): Promise<Buffer> {
     }
   }
   return bytes;
+}
+
+/** Reads a whole file, decompressing it when it starts with the gzip magic bytes. */
+export async function readMaybeGzip(path: string): Promise<Buffer> {
+  return gunzipIfGzip(await readInputFile(path), path);
 }
 
 /**

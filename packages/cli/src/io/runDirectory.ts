@@ -1,14 +1,42 @@
 /**
- * Run directories: checking that one can be created (missing or empty, its nearest existing ancestor a directory)
- * and creating it atomically with its first files and its lock (io/lock.ts). Used by `nladmm train` and
+ * Run directories: the names of their files, a fresh run's default directory, checking that one can be created
+ * (missing or empty, its nearest existing ancestor a directory), creating it atomically with its first files and
+ * its lock (io/lock.ts), and removing what interrupted writes left before a resume. Used by `nladmm train` and
  * `nladmm compare`.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CliError, messageOf } from '../errors.ts';
+import type { TrainSettings } from '../trainOptions.ts';
 import { syncDirectory, writeFileAtomic } from './atomic.ts';
 import { type RunLock, RunLockedError, acquireRunLock, liveLock, removeStaleStaging, stagingName } from './lock.ts';
+
+/** The files of a run directory. */
+export const CONFIG = 'config.json';
+export const METRICS = 'metrics.jsonl';
+export const CHECKPOINT = 'checkpoint.safetensors';
+export const MODEL = 'model.safetensors';
+export const PLOTS = 'plots';
+
+function timestamp(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+}
+
+/** A fresh default run directory name under runs/. */
+export function defaultRunDir(s: Pick<TrainSettings, 'preset' | 'dataset'>, cwd: string): string {
+  const label = (s.preset ?? basename(s.dataset).replace(/\.[^.]*$/, '')).replace(/[^A-Za-z0-9_.-]/g, '_');
+  const base = join(cwd, 'runs', `${timestamp(new Date())}-${label}`);
+  let candidate = base;
+  for (let k = 2; existsSync(candidate); k++) candidate = `${base}-${k}`;
+  return candidate;
+}
+
+/** Removes the temporary files of atomic writes that a kill interrupted (the files they were meant to replace are intact). */
+export async function removeInterruptedWrites(runDir: string): Promise<void> {
+  for (const name of await readdir(runDir)) if (/^\..*\.tmp-\d+-[0-9a-f]+$/.test(name)) await rm(join(runDir, name), { force: true });
+}
 
 /** Fails unless `dir` does not exist or is an empty directory. */
 async function checkFreshDirectory(dir: string): Promise<void> {

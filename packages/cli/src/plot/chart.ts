@@ -1,6 +1,9 @@
-/** Line charts (linear or logarithmic axes) laid out as a {@link Scene}. */
+/**
+ * Line charts (linear or logarithmic axes) laid out as a {@link Scene}: the CLI's SVG and PNG charts and the web
+ * demo's canvas charts. No Node or DOM imports (see scene.ts).
+ */
 import type { Color, Primitive, Scene } from './scene.ts';
-import { textWidth } from './scene.ts';
+import { fitText, textWidth } from './scene.ts';
 
 export interface Series {
   readonly label: string;
@@ -14,6 +17,7 @@ export interface Series {
 export interface ChartSpec {
   readonly title: string;
   readonly xLabel: string;
+  /** The rotated label left of the y axis; '' for none (and a narrower left margin). */
   readonly yLabel: string;
   readonly xLog?: boolean;
   readonly yLog?: boolean;
@@ -22,6 +26,16 @@ export interface ChartSpec {
   readonly yRange?: readonly [number, number];
   readonly width: number;
   readonly height: number;
+  /** Size of the text as the bitmap font's pixel scale (default 2); margins and offsets scale with it. */
+  readonly textScale?: number;
+  /** Ticks of a linear x axis at whole numbers only (iterations). */
+  readonly xIntegers?: boolean;
+  /** A dot of this diameter at each point of a series with fewer than `below` points. */
+  readonly markers?: { readonly below: number; readonly diameter: number };
+  /** The text in the plot area while there is nothing to draw (default 'no data'). */
+  readonly emptyText?: string;
+  /** Cut a title wider than the chart with an ellipsis (by the bitmap font's widths, {@link fitText}). */
+  readonly fitTitle?: boolean;
 }
 
 export const PALETTE: readonly Color[] = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#be185d', '#4b5563'];
@@ -60,13 +74,14 @@ function formatPower(k: number): string {
   return `1e${k}`;
 }
 
-function linearAxis(lo: number, hi: number, count: number): Axis {
+function linearAxis(lo: number, hi: number, count: number, integers = false): Axis {
   if (lo === hi) {
-    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    const pad = lo === 0 || integers ? 1 : Math.abs(lo) * 0.1;
     lo -= pad;
     hi += pad;
   }
-  const step = niceStep(hi - lo, count);
+  let step = niceStep(hi - lo, count);
+  if (integers) step = step < 1 ? 1 : Math.floor(step);
   const first = Math.floor(lo / step + 1e-9) * step;
   const last = Math.ceil(hi / step - 1e-9) * step;
   const ticks: { value: number; label: string }[] = [];
@@ -166,7 +181,9 @@ function clipPieces(points: readonly (readonly [number, number])[], x0: number, 
 export function chartScene(spec: ChartSpec): Scene {
   const { width, height } = spec;
   const items: Primitive[] = [];
-  const text = 2;
+  const text = spec.textScale ?? 2;
+  /** Margins and offsets are in units of the default text scale's. */
+  const u = text / 2;
   const usable = (v: number, log: boolean | undefined) => Number.isFinite(v) && (!log || v > 0);
   const xs: number[] = [];
   const ys: number[] = [];
@@ -178,33 +195,34 @@ export function chartScene(spec: ChartSpec): Scene {
       }
     }
   }
-  const left = 96;
-  const right = 28;
-  const top = 78;
-  const bottom = 66;
+  const left = (spec.yLabel ? 96 : 72) * u;
+  const right = 28 * u;
+  const top = 78 * u;
+  const bottom = 66 * u;
   const plotW = width - left - right;
   const plotH = height - top - bottom;
-  items.push({ kind: 'text', x: left, y: 18, text: spec.title, scale: text, anchor: 'start', baseline: 'top', color: INK, bold: true });
+  items.push({ kind: 'text', x: left, y: 18 * u, text: spec.fitTitle ? fitText(spec.title, width - left, text) : spec.title, scale: text, anchor: 'start', baseline: 'top', color: INK, bold: true });
 
   // Legend: one row under the title.
   let lx = left;
+  const ly = 53 * u;
   for (const s of spec.series) {
-    const w = 28 + textWidth(s.label, text) + 22;
+    const w = 28 * u + textWidth(s.label, text) + 22 * u;
     if (lx + w > width - right && lx > left) break;
-    items.push({ kind: 'line', points: [[lx, 53], [lx + 22, 53]], color: s.color, width: s.width ?? 2.5, dash: s.dash });
-    items.push({ kind: 'text', x: lx + 28, y: 53, text: s.label, scale: text, anchor: 'start', baseline: 'middle', color: INK });
+    items.push({ kind: 'line', points: [[lx, ly], [lx + 22 * u, ly]], color: s.color, width: s.width ?? 2.5, dash: s.dash });
+    items.push({ kind: 'text', x: lx + 28 * u, y: ly, text: s.label, scale: text, anchor: 'start', baseline: 'middle', color: INK });
     lx += w;
   }
 
   items.push({ kind: 'rect', x: left, y: top, w: plotW, h: plotH, fill: '#ffffff' });
-  if (xs.length === 0) {
+  if (xs.length === 0 || plotW <= 10 || plotH <= 10) {
     items.push({ kind: 'rect', x: left, y: top, w: plotW, h: plotH, stroke: AXIS, strokeWidth: 1 });
-    items.push({ kind: 'text', x: left + plotW / 2, y: top + plotH / 2, text: 'no data', scale: text, anchor: 'middle', baseline: 'middle', color: AXIS });
+    items.push({ kind: 'text', x: left + plotW / 2, y: top + plotH / 2, text: spec.emptyText ?? 'no data', scale: text, anchor: 'middle', baseline: 'middle', color: AXIS });
     return { width, height, background: '#ffffff', items };
   }
   const minX = Math.min(...xs);
   const maxX = Math.max(...xs);
-  const xAxis = spec.xLog ? logAxis(minX, maxX) : linearAxis(minX, maxX, 8);
+  const xAxis = spec.xLog ? logAxis(minX, maxX) : linearAxis(minX, maxX, 8, spec.xIntegers);
   const yAxis = spec.yRange ? linearAxis(spec.yRange[0], spec.yRange[1], 5) : spec.yLog ? logAxis(Math.min(...ys), Math.max(...ys)) : linearAxis(Math.min(...ys), Math.max(...ys), 6);
   const map = (v: number, axis: Axis, from: number, size: number, flip: boolean) => {
     const t = axis.log ? (Math.log10(v) - Math.log10(axis.lo)) / (Math.log10(axis.hi) - Math.log10(axis.lo)) : (v - axis.lo) / (axis.hi - axis.lo);
@@ -218,30 +236,35 @@ export function chartScene(spec: ChartSpec): Scene {
     const x = px(t.value);
     if (x < left - 0.5 || x > left + plotW + 0.5) continue;
     items.push({ kind: 'line', points: [[x, top], [x, top + plotH]], color: GRID, width: 1 });
-    items.push({ kind: 'line', points: [[x, top + plotH], [x, top + plotH + 6]], color: AXIS, width: 1 });
-    items.push({ kind: 'text', x, y: top + plotH + 12, text: t.label, scale: text, anchor: 'middle', baseline: 'top', color: INK });
+    items.push({ kind: 'line', points: [[x, top + plotH], [x, top + plotH + 6 * u]], color: AXIS, width: 1 });
+    items.push({ kind: 'text', x, y: top + plotH + 12 * u, text: t.label, scale: text, anchor: 'middle', baseline: 'top', color: INK });
   }
   for (const t of yAxis.ticks) {
     const y = py(t.value);
     if (y < top - 0.5 || y > top + plotH + 0.5) continue;
     items.push({ kind: 'line', points: [[left, y], [left + plotW, y]], color: GRID, width: 1 });
-    items.push({ kind: 'line', points: [[left - 6, y], [left, y]], color: AXIS, width: 1 });
-    items.push({ kind: 'text', x: left - 10, y, text: t.label, scale: text, anchor: 'end', baseline: 'middle', color: INK });
+    items.push({ kind: 'line', points: [[left - 6 * u, y], [left, y]], color: AXIS, width: 1 });
+    items.push({ kind: 'text', x: left - 10 * u, y, text: t.label, scale: text, anchor: 'end', baseline: 'middle', color: INK });
   }
   items.push({ kind: 'rect', x: left, y: top, w: plotW, h: plotH, stroke: AXIS, strokeWidth: 1 });
-  items.push({ kind: 'text', x: left + plotW / 2, y: height - 22, text: spec.xLabel, scale: text, anchor: 'middle', baseline: 'middle', color: INK });
-  items.push({ kind: 'text', x: 20, y: top + plotH / 2, text: spec.yLabel, scale: text, anchor: 'middle', baseline: 'middle', color: INK, rotate: -90 });
+  items.push({ kind: 'text', x: left + plotW / 2, y: height - 22 * u, text: spec.xLabel, scale: text, anchor: 'middle', baseline: 'middle', color: INK });
+  if (spec.yLabel) items.push({ kind: 'text', x: 20 * u, y: top + plotH / 2, text: spec.yLabel, scale: text, anchor: 'middle', baseline: 'middle', color: INK, rotate: -90 });
 
   for (const s of spec.series) {
     const points = s.points.map(([x, y]): [number, number] => (usable(x, spec.xLog) && usable(y, spec.yLog) ? [px(x), py(y)] : [NaN, NaN]));
-    const single = points.filter((p) => Number.isFinite(p[0]));
-    if (single.length === 1) {
-      const [x, y] = single[0];
+    const finite = points.filter((p) => Number.isFinite(p[0]));
+    if (finite.length === 1) {
+      const [x, y] = finite[0];
       items.push({ kind: 'line', points: [[x - 3, y], [x + 3, y]], color: s.color, width: s.width ?? 2.5 });
-      continue;
+    } else {
+      for (const piece of clipPieces(points, left, top, left + plotW, top + plotH)) {
+        items.push({ kind: 'line', points: piece, color: s.color, width: s.width ?? 2, dash: s.dash });
+      }
     }
-    for (const piece of clipPieces(points, left, top, left + plotW, top + plotH)) {
-      items.push({ kind: 'line', points: piece, color: s.color, width: s.width ?? 2, dash: s.dash });
+    if (spec.markers && finite.length < spec.markers.below) {
+      for (const [x, y] of finite) {
+        if (x >= left && x <= left + plotW && y >= top && y <= top + plotH) items.push({ kind: 'line', points: [[x, y], [x, y]], color: s.color, width: spec.markers.diameter });
+      }
     }
   }
   return { width, height, background: '#ffffff', items };

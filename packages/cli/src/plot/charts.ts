@@ -1,53 +1,13 @@
-/** The charts of a run, built from its metrics.jsonl. */
+/** The charts of a run, built from its metrics.jsonl (read by io/metrics.ts). */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError } from '../errors.ts';
 import { rateDiagnostics } from '@nladmm/core';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { readInputFile } from '../io/files.ts';
+import type { MetricsRecord } from '../io/metrics.ts';
 import { type ChartSpec, PALETTE, type Series, chartScene } from './chart.ts';
 import { encodePng } from './png.ts';
 import { rasterize } from './raster.ts';
 import { renderSvg } from './svg.ts';
-
-/** One line of metrics.jsonl (NaN values are stored as null). */
-export interface MetricsRecord {
-  readonly iteration: number;
-  readonly augmentedLagrangian: number | null;
-  readonly objective?: number | null;
-  readonly residuals?: (number | null)[];
-  readonly gradNorm: number | null;
-  readonly runningMeanGradSq?: number | null;
-  readonly trainLoss?: number | null;
-  readonly trainAccuracy?: number | null;
-  readonly testLoss?: number | null;
-  readonly testAccuracy?: number | null;
-}
-
-/**
- * Parses metrics.jsonl. A last line cut off by a crash is ignored; any other unparsable line is an error.
- */
-export function parseMetrics(text: string, path: string): MetricsRecord[] {
-  const lines = text.split('\n');
-  const out: MetricsRecord[] = [];
-  for (let k = 0; k < lines.length; k++) {
-    const line = lines[k].trim();
-    if (line === '') continue;
-    try {
-      const record = JSON.parse(line) as MetricsRecord;
-      if (typeof record.iteration !== 'number') throw new Error('no iteration');
-      out.push(record);
-    } catch (err) {
-      if (k >= lines.length - 2 && !text.endsWith('\n')) break; // an unfinished last line
-      throw new DataError(path, `line ${k + 1} is not a metrics record (${(err as Error).message})`);
-    }
-  }
-  return out;
-}
-
-export async function readMetrics(path: string): Promise<MetricsRecord[]> {
-  return parseMetrics((await readInputFile(path)).toString('utf8'), path);
-}
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? NaN : v);
 

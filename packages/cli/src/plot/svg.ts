@@ -1,4 +1,4 @@
-import { CAP_HEIGHT, type Scene } from './scene.ts';
+import { type Scene, baselineShift, fontSize } from './scene.ts';
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -26,9 +26,8 @@ export function renderSvg(scene: Scene, title: string): string {
         break;
       }
       case 'text': {
-        // Font size whose cap height matches the bitmap font's (cap height ≈ 0.72 em).
-        const size = r((CAP_HEIGHT * item.scale) / 0.72);
-        const capShift = item.baseline === 'top' ? CAP_HEIGHT * item.scale : item.baseline === 'middle' ? (CAP_HEIGHT * item.scale) / 2 : 0;
+        const size = r(fontSize(item.scale));
+        const capShift = baselineShift(item);
         const anchor = item.anchor === 'start' ? 'start' : item.anchor === 'middle' ? 'middle' : 'end';
         const weight = item.bold ? ' font-weight="bold"' : '';
         if (item.rotate) {
