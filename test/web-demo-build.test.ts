@@ -74,6 +74,18 @@ describe('web demo build', () => {
     expect(parseLayers('784, 64,64 ,10')).toEqual([784, 64, 64, 10]);
     expect(() => parseLayers('2, 16')).toThrow(/at least 3/);
     expect(() => parseLayers('2, 0, 1')).toThrow(/positive integer/);
+    expect(parseLayers('784 64 10')).toEqual([784, 64, 10]);
+    expect(parseLayers('784-64-10')).toEqual([784, 64, 10]);
+    expect(parseLayers('784×64x10')).toEqual([784, 64, 10]);
+    // A minus sign, a zero, a fraction or an empty entry is refused with the entry named, not dropped or read as a separator.
+    expect(() => parseLayers('2, -5, 1')).toThrow('layers: "-5" (entry 2) is not a positive integer');
+    expect(() => parseLayers('2,-5,1')).toThrow('layers: "-5" (entry 2) is not a positive integer');
+    expect(() => parseLayers('2, 0, 1')).toThrow('layers: "0" (entry 2) is not a positive integer');
+    expect(() => parseLayers('2, 1.5, 1')).toThrow('layers: "1.5" (entry 2) is not a positive integer');
+    expect(() => parseLayers('2, 16, 1e1')).toThrow('layers: "1e1" (entry 3) is not a positive integer');
+    expect(() => parseLayers('2,, 5, 1')).toThrow('layers: entry 2 of "2,, 5, 1" is empty');
+    expect(() => parseLayers('2, 5, 1,')).toThrow('layers: entry 4 of "2, 5, 1," is empty');
+    expect(() => parseLayers('  ')).toThrow(/at least 3/);
     const data = syntheticData('product', 40, 7);
     expect([data.x.rows, data.x.cols, data.y.rows, data.xTest!.cols]).toEqual([2, 40, 1, syntheticTestSize(40)]);
     for (let k = 0; k < 40; k++) expect(data.y.data[k]).toBeCloseTo(data.x.data[k] * data.x.data[40 + k], 15);

@@ -55,7 +55,7 @@ describe('nladmm train --backend blas', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^reached --iterations 4 at iteration 4: 4 iterations in /);
-    expect(run.stdout).toMatch(/training MSE: \S+ {2}test MSE: /);
+    expect(run.stdout).toMatch(/train loss: \S+ {2}test loss: /);
     const config = await runConfig(join(dir, 'blas64'));
     expect(config.options.backend).toBe('blas');
     expect(config.options.precision).toBe('f64');

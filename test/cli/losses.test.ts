@@ -101,6 +101,9 @@ describe('a loss plugin', () => {
     const run = await cli(['train', ...REGRESSION, '--loss', HUBER, '--iterations', '3', '--out', 'huber'], dir);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+    // The mean loss is "train loss" / "test loss" with the loss named (it is not the squared loss, nor an MSE).
+    expect(run.stdout).toMatch(/^𝓛 \S+  ‖∇𝓛‖ \S+  train loss \(pseudo-huber\) \S+  test loss \(pseudo-huber\) \S+$/m);
+    expect(run.stdout.trim().split('\n').at(-1)).toMatch(/^train loss \(pseudo-huber\): \S+  test loss \(pseudo-huber\): \S+$/);
   });
 
   it('is accepted and recorded by name and sha256 (its path only in config.json)', async () => {
@@ -124,6 +127,8 @@ describe('a loss plugin', () => {
     const changed = join(dir, 'plugins', 'huber-changed.mjs');
     await writeFile(changed, `${await readFile(HUBER, 'utf8')}\n// changed\n`);
     refused(await cli(['eval', 'huber', '--loss', changed], dir), 1, new RegExp(`^nladmm eval: --loss ${escape(changed)}: its sha256 [0-9a-f]{12}… does not match ${escape(model)}, trained with the plugin 'pseudo-huber' of sha256 ${prefix}… \\(a different or modified file\\)$`));
+    const text = await cli(['eval', 'huber', '--loss', HUBER], dir);
+    expect(text.stdout).toMatch(/^test  +10 samples  loss \(pseudo-huber\) \S+  MSE \S+$/m);
     const ok = await cli(['eval', 'huber', '--json', '--loss', HUBER], dir);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);

@@ -379,7 +379,7 @@ describe('--quiet', () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^reached --iterations 3 at iteration 3/);
-    expect(lines.at(-1)).toMatch(/^training MSE: \S+  test MSE: \S+$/);
+    expect(lines.at(-1)).toMatch(/^train loss: \S+  test loss: \S+$/);
   });
 
   it('--backend auto --precision f32 on a machine without a GPU prints no Vulkan loader warnings (Dawn is not started)', async () => {
@@ -387,7 +387,7 @@ describe('--quiet', () => {
     const run = await cliProcess(['train', ...SMALL, '--backend', 'auto', '--precision', 'f32', '--out', 'auto'], dir);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout.trim().split('\n').at(-1)).toMatch(/^training MSE: /);
+    expect(run.stdout.trim().split('\n').at(-1)).toMatch(/^train loss: /);
     const predicted = await cliProcess(['predict', 'auto', '--backend', 'auto', '--precision', 'f32', '--out', 'p.csv'], dir);
     expect(predicted.stderr).toBe('');
     expect(predicted.code).toBe(0);

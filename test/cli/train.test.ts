@@ -35,10 +35,11 @@ describe('train → eval → predict → plot on a small regression task (teache
     run = await cli(['train', ...args, '--out', 'run'], dir);
   });
 
-  it('exits 0 and ends with the training MSE', () => {
+  it('exits 0 and ends with the train and test loss', () => {
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.code).toBe(0);
-    expect(run.stdout.trim().split('\n').at(-1)).toMatch(/^training MSE: \S+ {2}test MSE: \S+$/);
+    expect(run.stdout.trim().split('\n').at(-1)).toMatch(/^train loss: \S+ {2}test loss: \S+$/);
+    expect(run.stdout).not.toMatch(/MSE|ℒ/);
   });
 
   it('writes a complete run directory', async () => {
@@ -153,8 +154,9 @@ describe('the paper-square preset', () => {
     const dir = await tempDir();
     const run = await cli(['train', '--preset', 'paper-square', '--out', 'square', '--no-plots', '--metrics-every', '10'], dir);
     expect(run.code).toBe(0);
-    const mse = Number(/training MSE: (\S+)/.exec(run.stdout)![1]);
-    expect(mse).toBeLessThan(1e-8);
+    // The final line is the mean loss ½ n⁻¹ ‖·‖² (d_N = 1): the MSE is twice it.
+    const loss = Number(/^train loss: (\S+)/m.exec(run.stdout)![1]);
+    expect(2 * loss).toBeLessThan(1e-8);
     const final = (await metrics(join(dir, 'square'))).at(-1)!;
     expect(final.iteration).toBe(50);
     expect(2 * final.trainLoss).toBeLessThan(1e-8);

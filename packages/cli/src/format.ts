@@ -22,3 +22,11 @@ export function duration(ms: number): string {
 export function lambdaText(lambda: number): string {
   return lambda < 1e-3 ? lambda.toExponential() : String(lambda);
 }
+
+/**
+ * What follows "train loss" / "test loss" (the network's mean loss n⁻¹ Σ ℓ) in printed text: nothing for the squared
+ * loss (the paper's, and what a record without a loss means), else the loss's name: " (cross-entropy)".
+ */
+export function lossNameSuffix(loss: string | undefined): string {
+  return loss === undefined || loss === 'squared' ? '' : ` (${loss})`;
+}

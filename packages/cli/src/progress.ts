@@ -48,9 +48,9 @@ export class Progress {
 
   private metricsText(m: TrainingProgress, ascii: boolean): string {
     const parts = [
-      `${ascii ? 'L' : 'ℒ'} ${sci(m.augmentedLagrangian)}`,
-      `${ascii ? '|grad L|' : '‖∇ℒ‖'} ${sci(m.gradNorm, 2)}`,
-      `loss ${sci(m.trainLoss)}`,
+      `${ascii ? 'L' : '𝓛'} ${sci(m.augmentedLagrangian)}`,
+      `${ascii ? '|grad L|' : '‖∇𝓛‖'} ${sci(m.gradNorm, 2)}`,
+      `train loss ${sci(m.trainLoss)}`,
     ];
     if (m.trainAccuracy !== undefined) parts.push(`acc ${percent(m.trainAccuracy, 1)}`);
     if (m.testLoss !== undefined && m.testAccuracy === undefined) parts.push(`test loss ${sci(m.testLoss)}`);

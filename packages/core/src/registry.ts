@@ -7,6 +7,7 @@ import { type Activation, ActivationValidationError, validateActivation } from '
 export class ActivationRegistry {
   private readonly byName = new Map<string, Activation>();
 
+  /** `initial`: activations to register (an array, another registry, any iterable). */
   constructor(initial: Iterable<Activation> = []) {
     for (const act of initial) this.register(act);
   }
@@ -51,5 +52,10 @@ export class ActivationRegistry {
 
   names(): string[] {
     return [...this.byName.keys()];
+  }
+
+  /** The registered activations, in registration order (so a registry can seed another: `new ActivationRegistry(r)`). */
+  [Symbol.iterator](): IterableIterator<Activation> {
+    return this.byName.values();
   }
 }

@@ -102,13 +102,20 @@ export function syntheticData(task: 'product' | 'square', samples: number, seed:
   return { x: train.x, y: train.y, xTest: test.x, yTest: test.y };
 }
 
-/** Parses "784, 64, 64, 10" into widths; throws a RangeError naming the problem. */
+/**
+ * Parses "784, 64, 64, 10" (or "784 64 10", "784×64×10", "784-64-10") into widths; throws a RangeError naming the
+ * entry that is not a positive integer. A minus sign is never a separator next to a number it could negate, so
+ * "2, -5, 1" is refused rather than read as 2-5-1, and an empty entry ("2,,1", a trailing comma) is refused too.
+ */
 export function parseLayers(text: string): number[] {
-  const parts = text.split(/[\s,×x-]+/).filter((s) => s.length > 0);
-  const layers = parts.map(Number);
-  if (layers.length < 3) throw new RangeError(`layers: give d_0, hidden widths and d_N (at least 3 numbers), got "${text}"`);
-  for (const d of layers) if (!Number.isInteger(d) || d < 1) throw new RangeError(`layers: ${d} is not a positive integer`);
-  return layers;
+  const trimmed = text.trim();
+  const parts = trimmed === '' ? [] : trimmed.split(/\s*[,×x]\s*|\s+|(?<=\d)-(?=\d)/);
+  if (parts.length < 3) throw new RangeError(`layers: give d_0, hidden widths and d_N (at least 3 numbers), got "${text}"`);
+  return parts.map((part, i) => {
+    if (part === '') throw new RangeError(`layers: entry ${i + 1} of "${text}" is empty`);
+    if (!/^[0-9]+$/.test(part) || Number(part) < 1) throw new RangeError(`layers: "${part}" (entry ${i + 1}) is not a positive integer`);
+    return Number(part);
+  });
 }
 
 /** The Trainer configuration of the demo's settings (the activation comes from the page's registry). */

@@ -10,7 +10,7 @@ import { type CliContext, noticePrinter } from '../context.ts';
 import { type DataOptions, type Samples, first, readSamples, toInputMatrix, toTargetMatrix } from '../data/datasets.ts';
 import { encodeNpy } from '../data/npy.ts';
 import { CliError, DataError, UsageError } from '../errors.ts';
-import { percent, sci } from '../format.ts';
+import { lossNameSuffix, percent, sci } from '../format.ts';
 import { forward } from '../forward.ts';
 import { type InputFile, checkOutputFile, writeOutputFile } from '../io/files.ts';
 import { type ModelFile, readModel } from '../io/model.ts';
@@ -140,7 +140,7 @@ async function loadSets(model: ModelFile, flags: ParsedOptions, activation: Acti
  * model records none), a plugin only from the file given with --loss, if its hash is the recorded one.
  */
 async function loadForUse(arg: string | undefined, flags: ParsedOptions, ctx: CliContext, command: string, withLoss = false) {
-  if (!arg) throw new UsageError(`nladmm ${command} needs a model file or run directory (see nladmm ${command} --help)`);
+  if (!arg) throw new UsageError(`give a model file or run directory (see nladmm ${command} --help)`);
   const threads = flags.threads as number | undefined;
   if (threads !== undefined && threads < 1) throw new UsageError(`--threads must be an integer ≥ 1, got ${threads}`);
   // Refuses a model with a NaN or infinite weight before anything else is loaded.
@@ -191,8 +191,10 @@ export async function evalCommand(argv: readonly string[], ctx: CliContext): Pro
     const lines = [`model ${model.path}: ${model.layers.join('-')} ${activation.name}, iteration ${model.iteration}${loss.name !== DEFAULT_LOSS ? `, loss ${loss.name}` : ''}`];
     for (const [k, r] of results.entries()) {
       const outputs = model.layers[model.layers.length - 1];
-      const extra = r.accuracy !== undefined ? `  accuracy ${percent(r.accuracy)}` : `  MSE ${sci((2 * squared[k]) / outputs)}`;
-      lines.push(`${r.set.padEnd(5)} ${String(r.samples).padStart(7)} samples  loss ${sci(r.loss, 6)}${extra}`);
+      // The mean loss n⁻¹ Σ ℓ is "loss" (named unless squared, as train and compare print it); the MSE is shown only
+      // beside another loss on regression outputs, where it is a different error.
+      const extra = r.accuracy !== undefined ? `  accuracy ${percent(r.accuracy)}` : loss.name === DEFAULT_LOSS ? '' : `  MSE ${sci((2 * squared[k]) / outputs)}`;
+      lines.push(`${r.set.padEnd(5)} ${String(r.samples).padStart(7)} samples  loss${lossNameSuffix(loss.name)} ${sci(r.loss, 6)}${extra}`);
     }
     ctx.stdout(`${lines.join('\n')}\n`);
     return 0;
@@ -228,7 +230,7 @@ export async function predictCommand(argv: readonly string[], ctx: CliContext): 
   }
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const out = flags.out as string | undefined;
-  if (!out) throw new UsageError('nladmm predict needs --out FILE.csv|FILE.npy (or --out - for CSV on stdout)');
+  if (!out) throw new UsageError('--out FILE.csv|FILE.npy is required (or --out - for CSV on stdout)');
   const format = out === '-' ? 'csv' : extname(out).toLowerCase().slice(1);
   if (format !== 'csv' && format !== 'npy') throw new UsageError(`--out ${out}: the extension must be .csv or .npy`);
   const { model, activation, backend } = await loadForUse(positionals[0], flags, ctx, 'predict');

@@ -38,7 +38,7 @@ export async function plotCommand(argv: readonly string[], ctx: CliContext): Pro
     ctx.stdout(PLOT_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('nladmm plot needs one RUN_DIR or metrics.jsonl (see nladmm plot --help)');
+  if (positionals.length !== 1) throw new UsageError('give one RUN_DIR or metrics.jsonl (see nladmm plot --help)');
   let path = resolve(ctx.cwd, positionals[0]);
   if (existsSync(path) && statSync(path).isDirectory()) path = join(path, 'metrics.jsonl');
   const width = (options.width as number | undefined) ?? 960;

@@ -333,6 +333,7 @@ export async function readSamples(o: DataOptions, activation: Activation, requir
     };
   }
   if ((SYNTHETIC as readonly string[]).includes(name)) {
+    if (o.testDataset || o.labels || o.testLabels) throw new UsageError(`--dataset ${name} is generated; --labels / --test-dataset / --test-labels are for file data sets`);
     const nTrain = o.nTrain ?? 1000;
     const nTest = o.nTest ?? 1000;
     return {

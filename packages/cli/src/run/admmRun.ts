@@ -4,7 +4,7 @@
  * and the final lines the augmented Lagrangian, the rate and the accuracy or error.
  */
 import { DivergenceError, type StopReason, Trainer, type TrainerCheckpoint, type TrainingProgress, rateDiagnostics } from '@nladmm/core';
-import { duration, lambdaText, percent, sci } from '../format.ts';
+import { duration, lambdaText, lossNameSuffix, percent, sci } from '../format.ts';
 import { readRunMetrics } from '../io/metrics.ts';
 import { type ModelInfo, decodeCheckpoint, encodeCheckpoint } from '../io/model.ts';
 import { checkRunMemory, sizeFromData, sizeFromSettings } from '../memory.ts';
@@ -111,25 +111,19 @@ export async function createAdmmRun(input: TrainSettings, notice?: (text: string
       const done = result.iterations - c.startIteration;
       const lines: string[] = [];
       lines.push(`${stopText(result.reason, settings, c.stopSignal)} at iteration ${result.iterations}: ${done} iterations in ${duration(c.wallMs)}${done > 0 ? ` (${perIteration(final.msPerIteration)} of Algorithm 1)` : ''}`);
-      const parts = [`ℒ ${sci(final.augmentedLagrangian)}`, `‖∇ℒ‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
+      // The network's mean loss n⁻¹ Σ ℓ is "train loss" / "test loss" everywhere, with the loss named unless squared.
+      const named = lossNameSuffix(info.loss);
+      const parts = [`𝓛 ${sci(final.augmentedLagrangian)}`, `‖∇𝓛‖ ${sci(final.gradNorm)}`, `train loss${named} ${sci(final.trainLoss)}`];
       if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
-      if (final.testLoss !== undefined) parts.push(`test loss ${sci(final.testLoss)}`);
+      if (final.testLoss !== undefined) parts.push(`test loss${named} ${sci(final.testLoss)}`);
       if (schedule) parts.push(`β ${betasText(currentBetas())}`);
       lines.push(parts.join('  '));
       const rate = await rateLine(c.metricsPath);
       if (rate) lines.push(rate);
       lines.push(`run directory: ${c.runDir}`);
-      const outputs = info.layers[info.layers.length - 1];
       if (final.testAccuracy !== undefined) lines.push(`test accuracy: ${percent(final.testAccuracy)}`);
       else if (final.trainAccuracy !== undefined) lines.push(`training accuracy: ${percent(final.trainAccuracy)}`);
-      else if (info.loss === undefined || info.loss === 'squared') {
-        // ½ n⁻¹ ‖·‖² → mean squared error per output.
-        const mse = (value: number) => sci((2 * value) / outputs);
-        lines.push(`training MSE: ${mse(final.trainLoss)}${final.testLoss !== undefined ? `  test MSE: ${mse(final.testLoss)}` : ''}`);
-      } else {
-        // Another loss: its mean n⁻¹ Σ ℓ, not an MSE.
-        lines.push(`training ${info.loss} loss: ${sci(final.trainLoss)}${final.testLoss !== undefined ? `  test ${info.loss} loss: ${sci(final.testLoss)}` : ''}`);
-      }
+      else lines.push(`train loss${named}: ${sci(final.trainLoss)}${final.testLoss !== undefined ? `  test loss${named}: ${sci(final.testLoss)}` : ''}`);
       return lines;
     },
     dispose() {

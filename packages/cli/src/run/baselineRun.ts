@@ -6,7 +6,7 @@
 import { type AdmmConfig, type Backend, type BackpropConfig, type BackpropProgress, BackpropTrainer, DivergenceError } from '@nladmm/core';
 import type { LoadedData } from '../data/datasets.ts';
 import { CliError, UsageError, messageOf } from '../errors.ts';
-import { lambdaText, percent, sci } from '../format.ts';
+import { lambdaText, lossNameSuffix, percent, sci } from '../format.ts';
 import { type ModelInfo, decodeBaselineCheckpoint, encodeBaselineCheckpoint } from '../io/model.ts';
 import { checkRunMemory, sizeFromData, sizeFromSettings } from '../memory.ts';
 import { loadRunInputs, modelInfo, runBackend } from '../runInputs.ts';
@@ -99,9 +99,10 @@ export async function createBaselineRun(settings: TrainSettings, notice?: (text:
     weights: () => trainer.weights(),
     async summary(result, c) {
       const final = result.final;
-      const parts = [`objective ${sci(final.objective)}`, `‖∇f‖ ${sci(final.gradNorm)}`, `train loss ${sci(final.trainLoss)}`];
+      const named = lossNameSuffix(loss.name);
+      const parts = [`objective ${sci(final.objective)}`, `‖∇f‖ ${sci(final.gradNorm)}`, `train loss${named} ${sci(final.trainLoss)}`];
       if (final.trainAccuracy !== undefined) parts.push(`train accuracy ${percent(final.trainAccuracy)}`);
-      if (final.testLoss !== undefined) parts.push(`test loss ${sci(final.testLoss)}`);
+      if (final.testLoss !== undefined) parts.push(`test loss${named} ${sci(final.testLoss)}`);
       if (final.testAccuracy !== undefined) parts.push(`test accuracy ${percent(final.testAccuracy)}`);
       const how = result.reason === 'cancelled' && c.stopSignal ? `stopped by ${c.stopSignal}` : `stopped (${result.reason})`;
       return [`${settings.optimizer} ${how} at iteration ${result.iterations}${result.iterations > 0 ? ` (${perIteration(final.msPerIteration)})` : ''}`, parts.join('  '), `run directory: ${c.runDir}`];
