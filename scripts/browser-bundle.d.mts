@@ -16,4 +16,5 @@ export declare function bundleForBrowser(options: {
   define?: Record<string, string>;
   logLevel?: 'silent' | 'error' | 'warning' | 'info';
   absWorkingDir?: string;
+  plugins?: Plugin[];
 }): Promise<BuildResult & { metafile: Metafile }>;

@@ -51,7 +51,7 @@ export function nodeImportGuard({ forbiddenPackages = [] } = {}) {
 
 /**
  * Bundles `entryPoints` for browsers into `outdir` (or in memory with `write: false`). Throws when a Node-only
- * import is reached. Returns esbuild's result (with a metafile).
+ * import is reached. `plugins`: more esbuild plugins, after the guard. Returns esbuild's result (with a metafile).
  */
 export async function bundleForBrowser({
   entryPoints,
@@ -63,6 +63,7 @@ export async function bundleForBrowser({
   define = {},
   logLevel = 'silent',
   absWorkingDir = repoRoot,
+  plugins = [],
 }) {
   return esbuild.build({
     entryPoints,
@@ -82,6 +83,7 @@ export async function bundleForBrowser({
     // A dynamic import with a computed specifier (ActivationRegistry.registerModule) stays a browser import().
     logOverride: { 'unsupported-dynamic-import': 'silent' },
     define,
-    plugins: [nodeImportGuard({ forbiddenPackages })],
+    // The guard first: it sees every import before another plugin resolves it.
+    plugins: [nodeImportGuard({ forbiddenPackages }), ...plugins],
   });
 }

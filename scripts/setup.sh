@@ -20,6 +20,8 @@ fi
 #   the SwiftShader Vulkan driver it ships (/usr/lib/chromium/vk_swiftshader_icd.json, from chromium-common).
 # - libvulkan1: the Vulkan loader Dawn opens.
 # - libopenblas0-pthread: the CBLAS + LAPACK library of the blas backend (libopenblas.so.0, threaded).
+# - mpich: mpirun (hydra) for sample-sharded runs and the tests of packages/mpi; it depends on libmpich12, which
+#   holds libmpich.so.12, the library @nladmm/mpi opens (so --no-install-recommends still brings it).
 # Missing ones are installed as root (CI: a fresh Debian 12) with one `apt-get update`; elsewhere a hint is printed.
 NLADMM_CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 missing=()
@@ -27,6 +29,7 @@ missing=()
 { [ -x "$NLADMM_CHROMIUM" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; } || missing+=(chromium)
 { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || ls /usr/lib/*/libvulkan.so.1 >/dev/null 2>&1; } || missing+=(libvulkan1)
 { ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0' || ls /usr/lib/*/libopenblas.so.0 >/dev/null 2>&1; } || missing+=(libopenblas0-pthread)
+{ command -v mpirun >/dev/null 2>&1 && { ldconfig -p 2>/dev/null | grep -q 'libmpich\.so\.12' || ls /usr/lib/*/libmpich.so.12 >/dev/null 2>&1; }; } || missing+=(mpich)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian packages: ${missing[*]}" >&2

@@ -210,6 +210,7 @@ describe('bad input is refused before any work, with a message naming the proble
   add('zero samples', { x: hostMatrix(3, 0), y: hostMatrix(2, 0) }, base, /zero samples/);
   add('a width of 0', good, { ...base, layers: [3, 0, 2] }, /layer width d_1 must be a positive integer, got 0/);
   add('initial weights of the wrong shape', good, { ...base, init: { weights: [hostMatrix(4, 2), hostMatrix(2, 5)] } }, /W1 is 4×2 but layer 1 needs 4×3/);
+  add('a step rule that is not one', good, { ...base, stepRule: 'paper' as unknown as AdmmConfig['stepRule'] }, /stepRule must be a step rule \(e\.g\. paperStepRule or authorsStepRule\), got string/);
   add('paper step rule with unbounded σ″', good, { ...base, activation: { ...sigmoid, name: 'rough', bounds: { L0: 1, L1: 1, L2: Infinity }, satisfiesAssumption1: false } }, /step rule 'paper' needs finite activation bounds/);
   for (const [name, create, message] of cases) {
     it(name, () => {
@@ -225,6 +226,12 @@ describe('bad input is refused before any work, with a message naming the proble
       expect(tracker.calls()).toBe(0);
     });
   }
+  it('the step rule defaults to the paper\'s (22)', () => {
+    const { stepRule: _omitted, ...withoutRule } = base;
+    const solver = AdmmSolver.create(new CpuBackend(), good, withoutRule);
+    expect(solver.config.stepRule.name).toBe('paper');
+    solver.dispose();
+  });
   it('the problem errors are InvalidProblemError', () => {
     expect(() => AdmmSolver.create(new CpuBackend(), good, { ...base, lambda: -1 })).toThrow(InvalidProblemError);
   });

@@ -1,7 +1,11 @@
 // The browser build: core, activations and webgpu-backend bundle for platform 'browser' (esbuild) without any
-// Node-only import, and the guard that enforces it (scripts/browser-bundle.mjs) really refuses one. No browser
-// needed.
+// Node-only import, and the guard that enforces it (scripts/browser-bundle.mjs) really refuses one; the library
+// module (dist/browser/nladmm.js) has no inversify, the container module (nladmm-container.js) shares its classes.
+// No browser needed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundleForBrowser, isNodeBuiltin, repoRoot } from '../scripts/browser-bundle.mjs';
 import { buildBrowserLibrary } from '../scripts/build-browser.mjs';
@@ -49,12 +53,42 @@ describe('browser bundle of the library packages', () => {
     }
   });
 
-  it('builds dist/browser/nladmm.js: one module exporting the four packages', async () => {
+  it('builds dist/browser/nladmm.js: one module exporting the four packages, without inversify', async () => {
     const result = await buildBrowserLibrary({ write: false });
-    const [name, output] = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('nladmm.js'))!;
+    const [name, output] = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('/nladmm.js'))!;
     expect(name).toMatch(/dist\/browser\/nladmm\.js$/);
-    for (const symbol of ['Trainer', 'AdmmSolver', 'createContainer', 'NotPositiveDefiniteError', 'createDefaultRegistry', 'sigmoid', 'CpuBackend', 'WebGpuBackend']) {
+    for (const symbol of ['Trainer', 'AdmmSolver', 'NotPositiveDefiniteError', 'createDefaultRegistry', 'sigmoid', 'CpuBackend', 'WebGpuBackend']) {
       expect(output.exports, symbol).toContain(symbol);
+    }
+    // The container is a module of its own (nladmm-container.js): no inversify unless a page imports it.
+    expect(output.exports).not.toContain('createContainer');
+    expect(Object.keys(output.inputs).filter((p) => /inversify|reflect-metadata|core\/src\/container\.ts$/.test(p))).toEqual([]);
+  });
+
+  it('builds dist/browser/nladmm-container.js: the container and inversify, importing core from ./nladmm.js', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'nladmm-browser-lib-'));
+    try {
+      const result = await buildBrowserLibrary({ outDir });
+      const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('/nladmm-container.js'))![1];
+      expect([...output.exports].sort()).toEqual(['TOKENS', 'createContainer', 'createEngine']);
+      const inputs = Object.keys(output.inputs);
+      expect(inputs.some((p) => /node_modules\/(\.pnpm\/)?inversify[@/]/.test(p))).toBe(true);
+      // Of core only container.ts: the rest is imported from the library module.
+      expect(inputs.filter((p) => p.includes('packages/')).map((p) => p.replace(/^.*packages\//, ''))).toEqual(['core/src/container.ts']);
+      expect(output.imports.map((i) => i.path)).toContain('./nladmm.js');
+      // Both modules share one copy of core: the engine's trainers are the library module's Trainer. (The modules
+      // need no browser API to load, so Node imports them.)
+      const lib = await import(pathToFileURL(join(outDir, 'nladmm.js')).href);
+      const di = await import(pathToFileURL(join(outDir, 'nladmm-container.js')).href);
+      const engine = di.createEngine(di.createContainer({ backend: new lib.CpuBackend(), activations: lib.createDefaultRegistry() }));
+      const xs = [0, 0.5, 1];
+      const trainer = await engine.createTrainer({ x: lib.hostMatrix(1, 3, xs), y: lib.hostMatrix(1, 3, xs) }, { layers: [1, 4, 1], activation: 'tanh', beta: 1, lambda: 1e-4, init: { scheme: 'msra', seed: 1 } });
+      expect(trainer).toBeInstanceOf(lib.Trainer);
+      expect((await trainer.run({ maxIterations: 2 })).iterations).toBe(2);
+      trainer.dispose();
+      engine.backend.dispose();
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
     }
   });
 

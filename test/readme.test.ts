@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ActivationRegistry, type StepRule, TOKENS, createContainer } from '@nladmm/core';
+import { ActivationRegistry, type StepRule } from '@nladmm/core';
+import { TOKENS, createContainer } from '@nladmm/core/container';
 import { builtinActivations, createDefaultRegistry, sigmoid } from '@nladmm/activations';
 import { CpuBackend } from '@nladmm/cpu-backend';
 

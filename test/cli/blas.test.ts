@@ -267,7 +267,7 @@ describe('nladmm info', () => {
     const text = await cli(['info'], dir);
     expect(text.stdout).toMatch(/^losses: squared \(the paper's, default\), cross-entropy; plus any plugin file: --loss /m);
     const info = JSON.parse((await cli(['info', '--json'], dir)).stdout) as { packages: Record<string, string>; losses: { name: string; paper: boolean }[] };
-    expect(Object.keys(info.packages).sort()).toEqual(['activations', 'blas-backend', 'core', 'cpu-backend', 'losses', 'webgpu-backend'].map((p) => `@nladmm/${p}`));
+    expect(Object.keys(info.packages).sort()).toEqual(['activations', 'blas-backend', 'core', 'cpu-backend', 'losses', 'mpi', 'webgpu-backend'].map((p) => `@nladmm/${p}`));
     expect(info.losses).toEqual([{ name: 'squared', smoothness: 1, paper: true }, { name: 'cross-entropy', smoothness: 0.5, paper: false }]);
   });
 });

@@ -1,3 +1,5 @@
+import { type Communicator, singleProcess } from '@nladmm/core';
+
 /** Where a command writes and what it may touch; the real process or a test's capture. */
 export interface CliContext {
   readonly stdout: (text: string) => void;
@@ -10,6 +12,8 @@ export interface CliContext {
   readonly handleSignals: boolean;
   /** Aborting it stops a training run as a signal would (tests). */
   readonly signal?: AbortSignal;
+  /** The ranks of a sharded run (`mpirun -np P nladmm train …`); one process otherwise. */
+  readonly communicator: Communicator;
 }
 
 export function processContext(): CliContext {
@@ -20,6 +24,7 @@ export function processContext(): CliContext {
     columns: process.stderr.columns || 100,
     cwd: process.cwd(),
     handleSignals: true,
+    communicator: singleProcess,
   };
 }
 

@@ -7,6 +7,7 @@ import {
   type Activation,
   type AdmmConfig,
   type Backend,
+  type Communicator,
   type Loss,
   InvalidProblemError,
   type ParameterSuggestion,
@@ -14,6 +15,8 @@ import {
   suggestParameters,
   theoryInputFromConfig,
 } from '@nladmm/core';
+import { type Engine, createContainer, createEngine } from '@nladmm/core/container';
+import { createDefaultRegistry } from '@nladmm/activations';
 import { type PluginRef, resolveActivation } from './activations.ts';
 import { createBackend } from './backends.ts';
 import { checkLossTargets, resolveLoss } from './losses.ts';
@@ -77,6 +80,15 @@ export function timeLimitMs(settings: TrainSettings): number | undefined {
 /** The backend of a run's settings (`notice`: where auto's fallback notice goes). */
 export function runBackend(settings: TrainSettings, notice?: (text: string) => void): Promise<Backend> {
   return createBackend(settings.backend, settings.precision, { threads: settings.threads, notice });
+}
+
+/**
+ * The engine a run trains with: the container of its backend (from the settings), the built-in activations and the
+ * communicator of this process's ranks, resolved by core's createEngine. Every training run of the CLI is built here.
+ */
+export async function runEngine(settings: TrainSettings, communicator: Communicator, notice?: (text: string) => void): Promise<Engine> {
+  const backend = await runBackend(settings, notice);
+  return createEngine(createContainer({ backend, activations: createDefaultRegistry(), communicator }));
 }
 
 /** Suggested parameters for a configuration; errors of the theory become CLI errors. */

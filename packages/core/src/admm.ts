@@ -1,7 +1,9 @@
 import { type Activation, identityActivation } from './activation.ts';
 import type { Backend, DeviceScalar, Matrix } from './backend.ts';
+import { type Communicator, singleProcess } from './communicator.ts';
 import { drawWeights } from './init.ts';
 import { type AdmmConfig, type HostMatrix, type ResolvedConfig, type TrainingData, betasAt, hostMatrix, resolveProblem } from './problem.ts';
+import { allReduceMatrices, allReduceNumbers, allReduceScalarMax } from './sharding.ts';
 
 /** Which block Algorithm 1 has just updated (reported to an {@link BlockObserver}). */
 export interface BlockEvent {
@@ -37,13 +39,19 @@ export interface Increments {
  * is one product; W̄_i (W_i without its bias column) is a column-prefix view. S_i = W_i Ṽ_{i−1} holds the latest
  * pre-activation of layer i: the V-pass of iteration k computes S_i = W_i^k Ṽ_{i−1}^k, which is what the Λ update (13)
  * of iteration k and the W update (18) of iteration k+1 need, so neither recomputes it.
+ *
+ * Sharded by samples (a {@link Communicator} of P ranks): each rank holds a slice of the columns of X, Y, V_i, Λ_i and
+ * S_i and the same W_i. The V updates (19)/(12) and Λ updates (13) are column-separable; the W updates (8)/(18) sum
+ * Ã Ãᵀ and G Ãᵀ over the ranks and take the max-norm of (20) over them, so every rank solves the same system.
  */
 export class AdmmSolver {
   readonly config: ResolvedConfig;
   /** N. */
   readonly depth: number;
-  /** n. */
+  /** n: the samples this rank holds (all of them in a single process). */
   readonly samples: number;
+  /** The ranks the samples are sharded over ({@link singleProcess} when not sharded). */
+  readonly communicator: Communicator;
   /** σ_i for i = 1…N (index 0 unused): the activation, and the identity for layer N. */
   readonly sigma: Activation[];
   /** W_i (d_i × (d_{i−1} + bias)), index 1…N. */
@@ -67,6 +75,8 @@ export class AdmmSolver {
   private readonly backend: Backend;
   /** X̃ X̃ᵀ, constant: W_1's system matrix changes only through the scalar c of (18). */
   private readonly gramX: Matrix;
+  /** Whether gramX holds the sum over all ranks (done by the first step: the constructor cannot wait). */
+  private gramXSummed = false;
   /** (d_{i−1}+bias)² system matrices of the W updates and their right-hand sides / increments. */
   private readonly systemW: Matrix[] = [];
   private readonly rhsW: Matrix[] = [];
@@ -89,8 +99,9 @@ export class AdmmSolver {
   private betas: number[];
   private disposed = false;
 
-  private constructor(backend: Backend, data: TrainingData, config: ResolvedConfig, weights: readonly HostMatrix[]) {
+  private constructor(backend: Backend, data: TrainingData, config: ResolvedConfig, weights: readonly HostMatrix[], communicator: Communicator) {
     this.backend = backend;
+    this.communicator = communicator;
     this.config = config;
     const { layers, bias, depth } = config;
     const n = data.x.cols;
@@ -176,15 +187,16 @@ export class AdmmSolver {
 
   /**
    * Checks the data and configuration (throwing {@link InvalidProblemError} before any work), uploads them and
-   * initialises the iterate by (7).
+   * initialises the iterate by (7). Sharded, `data` is this rank's slice and `communicator` connects the ranks; W^0 is
+   * drawn from the seed on every rank alike.
    */
-  static create(backend: Backend, data: TrainingData, config: AdmmConfig): AdmmSolver {
+  static create(backend: Backend, data: TrainingData, config: AdmmConfig, communicator: Communicator = singleProcess): AdmmSolver {
     const resolved = resolveProblem(data, config);
     const init = resolved.init;
     const weights = 'weights' in init
       ? init.weights
       : drawWeights(resolved.layers, { scheme: init.scheme, seed: init.seed, scale: init.scale, mode: init.mode, bias: resolved.bias });
-    return new AdmmSolver(backend, data, resolved, weights);
+    return new AdmmSolver(backend, data, resolved, weights, communicator);
   }
 
   /**
@@ -196,8 +208,12 @@ export class AdmmSolver {
     const track = options.trackIncrements ?? false;
     const k = this.iteration + 1;
     this.setBetas(k);
+    if (!this.gramXSummed) {
+      await allReduceMatrices(this.backend, this.communicator, [this.gramX]);
+      this.gramXSummed = true;
+    }
     for (let i = this.depth; i >= 1; i--) {
-      this.updateW(i, track);
+      await this.updateW(i, track);
       await this.observer?.({ iteration: k, block: 'W', layer: i });
     }
     for (let j = 1; j < this.depth; j++) {
@@ -225,8 +241,9 @@ export class AdmmSolver {
    * W_i update. For i < N, (18) in increment form: with A = Ṽ_{i−1}^{k−1}, B = V_i^{k−1} − Λ_i^{k−1}/β_i,
    * G = β_i (σ(Z) − B) ⊙ σ′(Z) at Z = W_i^{k−1} A (= S_i), h = rule(‖B‖_max) (20) and c = β_i h / 2, solve
    * Δ (λI + c A Aᵀ) = −(λ W_i^{k−1} + G Aᵀ). For i = N the same system with σ = identity and h = 2 is exactly (8).
+   * Sharded, ‖B‖_max, G Aᵀ and A Aᵀ are reduced over the ranks before the solve.
    */
-  private updateW(i: number, track: boolean): void {
+  private async updateW(i: number, track: boolean): Promise<void> {
     const b = this.backend;
     const beta = this.beta(i);
     const { lambda } = this.config;
@@ -234,19 +251,23 @@ export class AdmmSolver {
     const g = this.work(this.workG, i);
     if (i < this.depth) {
       b.maxAbs(this.maxNorm[i], this.V[i], this.Lambda[i], -1 / beta);
+      await allReduceScalarMax(b, this.communicator, this.maxNorm[i], this.one);
       b.scalarAffine(this.h[i], this.maxNorm[i], this.stepCoefficients.slope, this.stepCoefficients.intercept);
       b.scalarAffine(this.c[i], this.h[i], beta / 2, 0);
     }
     b.multiplierStep(this.sigma[i], this.S[i], this.V[i], this.Lambda[i], beta, true, g);
     const delta = this.rhsW[i];
-    b.copy(this.W[i], delta);
-    b.gemm(-1, g, false, a, true, -lambda, delta);
+    b.gemm(-1, g, false, a, true, 0, delta);
     const system = this.systemW[i];
-    if (i === 1) b.shiftedScale(this.gramX, this.c[i], lambda, system);
-    else {
+    if (i === 1) {
+      await allReduceMatrices(b, this.communicator, [delta]);
+      b.shiftedScale(this.gramX, this.c[i], lambda, system);
+    } else {
       b.gram(1, a, false, 0, system);
+      await allReduceMatrices(b, this.communicator, [delta, system]);
       b.shiftedScale(system, this.c[i], lambda, system);
     }
+    b.axpby(-lambda, this.W[i], 1, delta);
     b.cholesky(system);
     b.solveRight(system, delta);
     b.axpby(1, delta, 1, this.W[i]);
@@ -358,12 +379,16 @@ export class AdmmSolver {
     return { h, mu };
   }
 
-  /** Squared norms of the last iteration's increments (taken with `trackIncrements`), index = layer. */
+  /**
+   * Squared norms of the last iteration's increments (taken with `trackIncrements`), index = layer. Sharded, the V and
+   * Λ parts are summed over the ranks (the W increments are the same on every rank).
+   */
   async increments(): Promise<Increments> {
     const { W, V, Lambda } = this.incrementSq;
     const N = this.depth;
     const values = await this.backend.readScalars([...W.slice(1, N + 1), ...V.slice(1, N + 1), ...Lambda.slice(1, N + 1)]);
-    return { W: [0, ...values.slice(0, N)], V: [0, ...values.slice(N, 2 * N)], Lambda: [0, ...values.slice(2 * N)] };
+    const sampleSums = await allReduceNumbers(this.communicator, values.slice(N));
+    return { W: [0, ...values.slice(0, N)], V: [0, ...sampleSums.slice(0, N)], Lambda: [0, ...sampleSums.slice(N)] };
   }
 
   /**

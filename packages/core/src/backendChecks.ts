@@ -22,7 +22,7 @@ export function assertSquare(op: string, what: string, m: Matrix): void {
 }
 
 /** What a backend keeps of the matrices and device scalars it made: who made them and whether they were freed. */
-interface Owned {
+export interface Owned {
   readonly owner: unknown;
   readonly released: boolean;
 }

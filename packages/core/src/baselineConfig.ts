@@ -59,10 +59,11 @@ export interface ResolvedBackprop {
  * Checks a baseline's configuration against the data without a backend (throwing {@link InvalidProblemError}):
  * what {@link BackpropTrainer.create} checks, for callers that validate every run before starting any.
  */
-export function resolveBackprop(data: TrainingData, config: BackpropConfig): ResolvedBackprop {
+export function resolveBackprop(data: TrainingData, config: BackpropConfig, shards = 1, totalSamples = data.x.cols): ResolvedBackprop {
   // The network, data and initialisation checks are ADMM's; β and the step rule play no part here.
   const resolved = resolveProblem(data, { ...config, beta: 1, stepRule: authorsStepRule });
-  const n = data.x.cols;
+  // n: all samples (a sharded run's data is one rank's slice of them).
+  const n = totalSamples;
   const { optimizer, learningRate } = config;
   if (optimizer !== 'gd' && optimizer !== 'sgd' && optimizer !== 'adam') invalid(`optimizer must be 'gd', 'sgd' or 'adam', got '${String(optimizer)}'`);
   if (optimizer === 'adam' && config.momentum !== undefined) invalid(`momentum applies to 'gd' and 'sgd'; 'adam' takes adam.beta1`);
@@ -92,6 +93,9 @@ export function resolveBackprop(data: TrainingData, config: BackpropConfig): Res
   }
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > n) {
     invalid(`batchSize must be an integer in [1, n] = [1, ${n}], got ${batchSize}`);
+  }
+  if (shards > 1 && batchSize !== n) {
+    invalid(`a run sharded over ${shards} processes takes full-batch steps only (batchSize n = ${n}); mini-batches (sgd, adam with batchSize ${batchSize}) run in one process`);
   }
   const seed = config.seed ?? 0;
   if (!Number.isInteger(seed)) invalid(`seed must be an integer, got ${seed}`);

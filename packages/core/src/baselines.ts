@@ -1,11 +1,13 @@
 /** The backpropagation baselines' trainer: full-batch or mini-batch gradient descent, momentum and Adam on a backend. */
 import type { Backend, DeviceScalar, Matrix } from './backend.ts';
 import { type BackpropConfig, type ResolvedBackprop, resolveBackprop } from './baselineConfig.ts';
+import { type Communicator, singleProcess } from './communicator.ts';
 import type { Loss } from './loss.ts';
-import { forwardPass, isOneHot, lossAndAccuracy, uploadAugmented } from './metrics.ts';
+import { forwardPass, isOneHot, meanOf, sampleSums, sampleSumsVector, uploadAugmented } from './metrics.ts';
 import { type HostMatrix, type TrainingData, hostMatrix } from './problem.ts';
 import { Rng, type RngState } from './rng.ts';
-import { DivergenceError, RunSchedule, type StopReason, type TrainOptions, TypedEmitter, yieldToEventLoop } from './train.ts';
+import { allReduceMatrices, allReduceNumbers } from './sharding.ts';
+import { DivergenceError, RunSchedule, type StopReason, type TrainOptions, type TrainerOptions, TypedEmitter, yieldToEventLoop } from './train.ts';
 
 /** What is measured at an iterate of a {@link BackpropTrainer}, always on the full training data. */
 export interface BackpropProgress {
@@ -87,11 +89,18 @@ interface Pass {
  * Backpropagation: Z_i = W_i Ã_{i−1}, A_i = σ(Z_i) for i < N, Φ = W_N Ã_{N−1}; δ_N = (Φ − Y)/b;
  * ∂W_i = δ_i Ã_{i−1}ᵀ + (λ/n) W_i; δ_{i−1} = (W̄_iᵀ δ_i) ⊙ σ′(Z_{i−1}), with W̄_i the view of W_i without its bias
  * column and the Hadamard product by σ′ done by `multiplierStep` with β = 0.
+ *
+ * Sharded by samples (a communicator of P ranks, full-batch steps only), each rank backpropagates its slice and the
+ * gradients' sums over samples δ_i Ã_{i−1}ᵀ are summed over the ranks, so every rank takes the same step.
  */
 export class BackpropTrainer {
   readonly events = new TypedEmitter<BackpropEvents>();
   readonly depth: number;
+  /** The samples this rank holds (all of them in a single process). */
   readonly samples: number;
+  /** n: the samples of all ranks. */
+  readonly totalSamples: number;
+  readonly communicator: Communicator;
   readonly batchSize: number;
   readonly momentum: number;
   /** W_1 … W_N (index 0 unused), with their bias columns when biases are on. */
@@ -122,6 +131,8 @@ export class BackpropTrainer {
     private readonly data: TrainingData,
     readonly config: BackpropConfig & { readonly bias: boolean },
     resolved: ResolvedBackprop,
+    communicator: Communicator,
+    totalSamples: number,
   ) {
     const b = device;
     const { layers, bias } = config;
@@ -130,6 +141,8 @@ export class BackpropTrainer {
     const extra = bias ? 1 : 0;
     this.depth = layers.length - 1;
     this.samples = data.x.cols;
+    this.totalSamples = totalSamples;
+    this.communicator = communicator;
     this.batchSize = batchSize;
     this.momentum = momentum;
     this.adam = adam;
@@ -172,11 +185,14 @@ export class BackpropTrainer {
   }
 
   /** Validates everything (throwing {@link InvalidProblemError} before any work), prepares σ and uploads. */
-  static async create(backend: Backend, data: TrainingData, config: BackpropConfig): Promise<BackpropTrainer> {
-    const r = resolveBackprop(data, config);
+  /** Sharded (`options.communicator`), `data` is this rank's slice and every rank calls the same methods in order. */
+  static async create(backend: Backend, data: TrainingData, config: BackpropConfig, options: TrainerOptions = {}): Promise<BackpropTrainer> {
+    const communicator = options.communicator ?? singleProcess;
+    const [totalSamples] = await allReduceNumbers(communicator, [data.x.cols]);
+    const r = resolveBackprop(data, config, communicator.size, totalSamples);
     await backend.prepareActivation(config.activation);
     await backend.prepareLoss(r.loss, config.layers[config.layers.length - 1]);
-    return new BackpropTrainer(backend, data, { ...config, bias: r.bias }, r);
+    return new BackpropTrainer(backend, data, { ...config, bias: r.bias }, r, communicator, totalSamples);
   }
 
   /** Optimiser steps done so far. */
@@ -223,23 +239,28 @@ export class BackpropTrainer {
     b.gemm(1, this.W[N], false, p.A[N - 1], false, 0, p.D[N]);
   }
 
-  /** Backward pass after {@link forward}: G_i ← ∇ of b⁻¹ ℓ(Φ; Y) + λ/(2n) Σ‖W_i‖² (b = p.cols; squared ℓ: ½ b⁻¹‖Φ − Y‖²). */
-  private backward(p: Pass): void {
+  /**
+   * Backward pass after {@link forward}: G_i ← ∇ of b⁻¹ ℓ(Φ; Y) + λ/(2n) Σ‖W_i‖² (b = the batch size, n for the full
+   * pass; squared ℓ: ½ b⁻¹‖Φ − Y‖²). The full pass's δ_i Ã_{i−1}ᵀ are summed over the ranks.
+   */
+  private async backward(p: Pass): Promise<void> {
     const b = this.device;
     const N = this.depth;
-    const decay = this.config.lambda / this.samples;
+    const decay = this.config.lambda / this.totalSamples;
+    const scale = 1 / (p === this.full ? this.totalSamples : p.cols);
     // ∇ℓ(Φ; Y) (Φ − Y for the squared loss); the 1/b of δ_N is folded into the gemm below
     if (this.loss.quadratic) b.axpby(-1, p.Y, 1, p.D[N]);
     else b.lossGradient(this.loss, p.D[N], p.Y, p.D[N]);
     for (let i = N; i >= 1; i--) {
-      b.copy(this.W[i], this.G[i]);
-      b.gemm(1 / p.cols, p.D[i], false, p.A[i - 1], true, decay, this.G[i]);
+      b.gemm(scale, p.D[i], false, p.A[i - 1], true, 0, this.G[i]);
       if (i >= 2) {
         b.gemm(1, this.Wbar[i], true, p.D[i], false, 0, p.D[i - 1]);
         // (t + 0 · (σ(Z) − t)) ⊙ σ′(Z) = t ⊙ σ′(Z)
         b.multiplierStep(this.config.activation, p.Z[i - 1], p.D[i - 1], p.D[i - 1], 0, true, p.D[i - 1]);
       }
     }
+    if (p === this.full) await allReduceMatrices(b, this.communicator, this.G.slice(1));
+    for (let i = 1; i <= N; i++) b.axpby(decay, this.W[i], 1, this.G[i]);
   }
 
   /** Loads the next mini-batch into the batch pass (reshuffling when the epoch is exhausted). */
@@ -277,7 +298,7 @@ export class BackpropTrainer {
     const p = this.batch ?? this.full;
     if (this.batch) this.loadBatch(this.batch);
     this.forward(p);
-    this.backward(p);
+    await this.backward(p);
     const eta = this.config.learningRate;
     for (let i = 1; i <= this.depth; i++) {
       if (this.adam) {
@@ -308,8 +329,9 @@ export class BackpropTrainer {
       weights: await this.download(this.W),
       firstMoment: first ? await this.download(this.vel) : [],
       secondMoment: second ? await this.download(this.second) : [],
-      order: Array.from(this.order),
-      cursor: this.cursor,
+      // Full-batch steps never draw from the sampler: its state is that of n samples whatever the sharding.
+      order: this.batch ? Array.from(this.order) : Array.from({ length: this.totalSamples }, (_, k) => k),
+      cursor: this.batch ? this.cursor : this.totalSamples,
       rng: this.rng.state(),
     };
   }
@@ -337,7 +359,7 @@ export class BackpropTrainer {
     else if (cp.firstMoment.length > 0) throw new RangeError('restore: the checkpoint has a first moment, this optimiser keeps none');
     if (second) fits(cp.secondMoment, 'secondMoment');
     else if (cp.secondMoment.length > 0) throw new RangeError('restore: the checkpoint has a second moment, this optimiser keeps none');
-    const n = this.samples;
+    const n = this.batch ? this.samples : this.totalSamples;
     const seen = new Uint8Array(n);
     if (cp.order.length !== n || !cp.order.every((s) => Number.isInteger(s) && s >= 0 && s < n && seen[s]++ === 0)) {
       throw new RangeError(`restore: order must be a permutation of the ${n} sample indices`);
@@ -353,8 +375,10 @@ export class BackpropTrainer {
       if (first) this.device.upload(this.vel[i], cp.firstMoment[i - 1].data);
       if (second) this.device.upload(this.second[i], cp.secondMoment[i - 1].data);
     }
-    this.order = Int32Array.from(cp.order);
-    this.cursor = cp.cursor;
+    if (this.batch) {
+      this.order = Int32Array.from(cp.order);
+      this.cursor = cp.cursor;
+    }
     this.rng = Rng.fromState(cp.rng);
     this.stepsDone = cp.iteration;
     this.elapsedMs = cp.elapsedMs;
@@ -364,7 +388,7 @@ export class BackpropTrainer {
   async gradient(): Promise<HostMatrix[]> {
     this.assertLive();
     this.forward(this.full);
-    this.backward(this.full);
+    await this.backward(this.full);
     return this.download(this.G);
   }
 
@@ -394,24 +418,27 @@ export class BackpropTrainer {
     this.forward(p);
     // Φ as of now (reads return the values at the call), before the backward pass turns δ_N into Φ − Y.
     const outputs = b.download(p.D[N]);
-    this.backward(p);
+    await this.backward(p);
     // ‖W_i‖² and ‖G_i‖² into device scalars, read back at once with the outputs.
     for (let i = 1; i <= N; i++) {
       b.sumSquares(this.norms[2 * i - 2], this.W[i]);
       b.sumSquares(this.norms[2 * i - 1], this.G[i]);
     }
     const testOut = this.test ? forwardPass(b, this.W.slice(1), this.config.activation, this.config.bias, this.test.x) : undefined;
-    let train: { loss: number; accuracy?: number };
-    let test: { loss: number; accuracy?: number } | undefined;
     let norms: number[];
+    let sums: number[];
     try {
       const [trainValues, values, testValues] = await Promise.all([outputs, b.readScalars(this.norms), testOut ? b.download(testOut) : undefined]);
-      train = lossAndAccuracy(trainValues, this.data.y, this.trainOneHot, this.loss);
       norms = values;
-      if (this.test && testValues) test = lossAndAccuracy(testValues, this.test.y, this.test.oneHot, this.loss);
+      sums = sampleSumsVector(sampleSums(trainValues, this.data.y, this.trainOneHot, this.loss));
+      if (this.test && testValues) sums.push(...sampleSumsVector(sampleSums(testValues, this.test.y, this.test.oneHot, this.loss)));
     } finally {
       if (testOut) b.free(testOut);
     }
+    // The loss sums over samples, summed over the ranks (‖W_i‖², ‖G_i‖² are the same on every rank).
+    sums = await allReduceNumbers(this.communicator, sums);
+    const train = meanOf(sums.slice(0, 4));
+    const test = this.test ? meanOf(sums.slice(4, 8)) : undefined;
     let weightSq = 0;
     let gradSq = 0;
     for (let i = 1; i <= N; i++) {
@@ -421,8 +448,8 @@ export class BackpropTrainer {
     const k = this.stepsDone;
     return {
       iteration: k,
-      epoch: (k * this.batchSize) / this.samples,
-      objective: train.loss + (this.config.lambda / (2 * this.samples)) * weightSq,
+      epoch: (k * this.batchSize) / this.totalSamples,
+      objective: train.loss + (this.config.lambda / (2 * this.totalSamples)) * weightSq,
       trainLoss: train.loss,
       gradNorm: Math.sqrt(gradSq),
       ...(train.accuracy !== undefined ? { trainAccuracy: train.accuracy } : {}),
@@ -451,7 +478,7 @@ export class BackpropTrainer {
     let reason: StopReason;
     let latest: BackpropProgress | undefined;
     for (;;) {
-      const stop = schedule.stopBefore(this.stepsDone, this.elapsedMs);
+      const stop = await schedule.agreedStopBefore(this.stepsDone, this.elapsedMs, this.communicator);
       if (stop) {
         reason = stop;
         break;

@@ -38,7 +38,8 @@ export interface OwnedScalar extends DeviceScalar {
   readonly released: boolean;
 }
 
-type Constructor<T> = abstract new (...args: never[]) => T;
+/** A class (possibly abstract) whose instances are `T`: the matrix and scalar classes a {@link CheckedBackend} accepts. */
+export type Constructor<T> = abstract new (...args: never[]) => T;
 
 /**
  * Base class of the backends: the public {@link Backend} methods with their checks, over protected hooks that

@@ -3,6 +3,7 @@ import type { AdmmSolver } from './admm.ts';
 import type { Backend, DeviceScalar, Matrix } from './backend.ts';
 import { type Loss, squaredLoss } from './loss.ts';
 import type { HostMatrix } from './problem.ts';
+import { allReduceMatrices, allReduceNumbers } from './sharding.ts';
 
 /** What is measured at an iterate Q^k. Norms are Frobenius norms. */
 export interface IterationMetrics {
@@ -45,6 +46,11 @@ export function isOneHot(y: HostMatrix): boolean {
 
 /** Fraction of columns whose arg-max in `output` equals the arg-max in the one-hot `target` (both rows × n, packed). */
 export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: number, cols: number): number {
+  return countHits(output, target, rows, cols) / cols;
+}
+
+/** The number of columns whose arg-max in `output` equals the arg-max in `target` (both rows × n, packed). */
+export function countHits(output: Float64Array, target: ArrayLike<number>, rows: number, cols: number): number {
   let correct = 0;
   for (let c = 0; c < cols; c++) {
     let best = 0;
@@ -55,7 +61,7 @@ export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: 
     }
     if (best === label) correct++;
   }
-  return correct / cols;
+  return correct;
 }
 
 /**
@@ -63,6 +69,13 @@ export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: 
  * loss — and, for one-hot targets, the accuracy.
  */
 export function lossAndAccuracy(output: Float64Array, target: HostMatrix, oneHot: boolean, loss: Loss = squaredLoss): { loss: number; accuracy?: number } {
+  const { cols } = target;
+  const mean = lossSum(output, target, loss) / cols;
+  return oneHot ? { loss: mean, accuracy: countHits(output, target.data, target.rows, cols) / cols } : { loss: mean };
+}
+
+/** Σ_c ℓ(φ_c; y_c) over the columns of the network's outputs Φ (d_N × n, packed) — ½ ‖Φ − Y‖² for the squared loss. */
+export function lossSum(output: Float64Array, target: HostMatrix, loss: Loss = squaredLoss): number {
   const { rows, cols } = target;
   let total = 0;
   if (loss.quadratic) {
@@ -78,8 +91,7 @@ export function lossAndAccuracy(output: Float64Array, target: HostMatrix, oneHot
       total += loss.value(v, y);
     }
   }
-  const mean = total / cols;
-  return oneHot ? { loss: mean, accuracy: accuracy(output, target.data, rows, cols) } : { loss: mean };
+  return total;
 }
 
 /**
@@ -118,9 +130,19 @@ export function uploadAugmented(backend: Backend, x: HostMatrix, bias: boolean):
   return m;
 }
 
+/** The sums behind a mean loss and an accuracy on one rank's samples (summed over ranks before dividing). */
+export interface SampleSums {
+  readonly lossSum: number;
+  readonly hits: number;
+  readonly samples: number;
+  /** 1 when this rank's targets are not one-hot (then no accuracy anywhere), else 0. */
+  readonly notOneHot: number;
+}
+
 /**
  * Computes {@link IterationMetrics} of a solver's current iterate. Holds the test set on the backend and a few
- * device scalars; call {@link dispose} when done.
+ * device scalars; call {@link dispose} when done. Sharded (the solver's communicator), every sum over samples is
+ * summed over the ranks, and the means divide by the total number of samples: every rank gets the same metrics.
  */
 export class MetricsEvaluator {
   private readonly backend: Backend;
@@ -172,8 +194,9 @@ export class MetricsEvaluator {
         const e = b.view(workE, layers[i], n);
         b.multiplierStep(s.sigma[i], s.S[i], s.V[i], s.Lambda[i], s.beta(i), true, e);
         const gw = b.view(gradW, s.W[i].rows, s.W[i].cols);
-        b.copy(s.W[i], gw);
-        b.gemm(1, e, false, s.Vaug[i - 1], true, lambda, gw);
+        b.gemm(1, e, false, s.Vaug[i - 1], true, 0, gw);
+        await allReduceMatrices(b, s.communicator, [gw]);
+        b.axpby(lambda, s.W[i], 1, gw);
         b.sumSquares(slot(i, 3), gw);
         // ∂𝓛/∂V_{i−1} = −(Λ_{i−1} + β_{i−1} r_{i−1}) + W̄_iᵀ E_i for 2 ≤ i (into layer i − 1's slot).
         if (i >= 2) {
@@ -192,11 +215,25 @@ export class MetricsEvaluator {
       b.multiplierStep(s.sigma[N], s.S[N], s.V[N], s.Lambda[N], s.beta(N), false, gvN);
       b.axpby(1, lossGradient, -1, gvN);
       b.sumSquares(slot(N, 4), gvN);
-      const [values, train, test] = await Promise.all([
+      const [local, trainLocal, testLocal] = await Promise.all([
         b.readScalars(this.scalars),
         this.networkLoss(s.Vaug[0], this.trainTarget, this.trainOneHot),
         this.test ? this.networkLoss(this.test.x, this.test.y, this.test.oneHot) : undefined,
       ]);
+      // Sums over samples, summed over the ranks in one all-reduce: per layer ‖r_i‖², ⟨Λ_i, r_i⟩, ‖∂𝓛/∂V_i‖², then
+      // ℓ(V_N; Y) and the network's loss sums. ‖W_i‖² and ‖∂𝓛/∂W_i‖² (already reduced) are the same on every rank.
+      const perSample = [
+        ...Array.from({ length: N }, (_, k) => [local[5 * k], local[5 * k + 1], local[5 * k + 4]]).flat(),
+        local[5 * N],
+        ...sampleSumsVector(trainLocal),
+        ...(testLocal ? sampleSumsVector(testLocal) : []),
+      ];
+      const summed = await allReduceNumbers(s.communicator, perSample);
+      const values = [...local];
+      for (let k = 0; k < N; k++) [values[5 * k], values[5 * k + 1], values[5 * k + 4]] = summed.slice(3 * k, 3 * k + 3);
+      values[5 * N] = summed[3 * N];
+      const train = meanOf(summed.slice(3 * N + 1, 3 * N + 5));
+      const test = testLocal ? meanOf(summed.slice(3 * N + 5, 3 * N + 9)) : undefined;
 
       let lagrangian = 0;
       let weightSq = 0;
@@ -239,12 +276,13 @@ export class MetricsEvaluator {
     }
   }
 
-  /** n⁻¹ ℓ(Φ(X; W); Y) and, for one-hot targets, the accuracy. */
-  private async networkLoss(inputAug: Matrix, target: HostMatrix, oneHot: boolean): Promise<{ loss: number; accuracy?: number }> {
+  /** Σ ℓ(Φ(X; W); Y) and, for one-hot targets, the number of correct arg-maxes, on this rank's samples. */
+  private async networkLoss(inputAug: Matrix, target: HostMatrix, oneHot: boolean): Promise<SampleSums> {
     const { W, config } = this.solver;
     const out = forwardPass(this.backend, W.slice(1), config.activation, config.bias, inputAug);
     try {
-      return lossAndAccuracy(await this.backend.download(out), target, oneHot, config.loss);
+      const output = await this.backend.download(out);
+      return sampleSums(output, target, oneHot, config.loss);
     } finally {
       this.backend.free(out);
     }
@@ -256,3 +294,23 @@ export class MetricsEvaluator {
   }
 }
 
+
+/** The {@link SampleSums} of the network's outputs Φ (d_N × n, packed) on one rank's samples. */
+export function sampleSums(output: Float64Array, target: HostMatrix, oneHot: boolean, loss: Loss = squaredLoss): SampleSums {
+  return {
+    lossSum: lossSum(output, target, loss),
+    hits: oneHot ? countHits(output, target.data, target.rows, target.cols) : 0,
+    samples: target.cols,
+    notOneHot: oneHot ? 0 : 1,
+  };
+}
+
+/** {@link SampleSums} as the four numbers of an all-reduce (the inverse is {@link meanOf}). */
+export function sampleSumsVector(sums: SampleSums): number[] {
+  return [sums.lossSum, sums.hits, sums.samples, sums.notOneHot];
+}
+
+/** The mean loss and (when every rank's targets are one-hot) the accuracy from summed {@link sampleSumsVector}s. */
+export function meanOf([total, hits, samples, notOneHot]: readonly number[]): { loss: number; accuracy?: number } {
+  return notOneHot === 0 ? { loss: total / samples, accuracy: hits / samples } : { loss: total / samples };
+}

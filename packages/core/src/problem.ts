@@ -1,6 +1,6 @@
 import type { Activation } from './activation.ts';
 import { type Loss, squaredLoss } from './loss.ts';
-import type { StepRule } from './stepRule.ts';
+import { type StepRule, paperStepRule } from './stepRule.ts';
 import type { InitScheme } from './init.ts';
 
 /** A dense row-major matrix on the host. Data sets put one sample per column: X is d_0 × n, Y is d_N × n. */
@@ -45,7 +45,8 @@ export interface AdmmConfig {
   readonly lambda: number;
   /** Absorb a bias column into every W_i (footnote 1). Default true. */
   readonly bias?: boolean;
-  readonly stepRule: StepRule;
+  /** h of (20)-(22) (default: {@link paperStepRule}, the paper's). */
+  readonly stepRule?: StepRule;
   readonly init: WeightInit;
   /** ℓ(V_N; Y) in place of (5)'s ½‖V_N − Y‖² (default: {@link squaredLoss}, the paper's). */
   readonly loss?: Loss;
@@ -78,6 +79,7 @@ export function betasAt(betas: readonly number[], schedule: BetaSchedule | undef
 export interface ResolvedConfig extends AdmmConfig {
   readonly bias: boolean;
   readonly loss: Loss;
+  readonly stepRule: StepRule;
   /** β_1…β_N. */
   readonly betas: readonly number[];
   /** N. */
@@ -188,6 +190,8 @@ export function resolveProblem(data: TrainingData, config: AdmmConfig): Resolved
     });
   }
   // Fail early when the step rule cannot serve this activation (e.g. the paper's rule with unbounded σ″).
-  config.stepRule.coefficients(config.activation.bounds);
-  return { ...config, bias, betas, depth, loss };
+  const stepRule = config.stepRule ?? paperStepRule;
+  if (typeof stepRule?.coefficients !== 'function') invalid(`stepRule must be a step rule (e.g. paperStepRule or authorsStepRule), got ${typeof stepRule}`);
+  stepRule.coefficients(config.activation.bounds);
+  return { ...config, bias, betas, depth, loss, stepRule };
 }

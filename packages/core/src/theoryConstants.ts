@@ -20,6 +20,8 @@ import type { Activation, ActivationBounds } from './activation.ts';
 import type { Loss } from './loss.ts';
 import { drawWeights } from './init.ts';
 import { type AdmmConfig, type HostMatrix, type TrainingData, InvalidProblemError, resolveProblem } from './problem.ts';
+import type { Communicator } from './communicator.ts';
+import { allReduceNumbers } from './sharding.ts';
 
 /** What the hypotheses depend on besides β and λ: data, widths, activation bounds, W^0 and the bias flag. */
 export interface TheorySetting {
@@ -231,6 +233,27 @@ export function prepareTheorySetting(setting: TheorySetting | PreparedTheorySett
     weightNorms,
     initialVNorms,
     initialLambdaNorms,
+  };
+}
+
+/**
+ * {@link prepareTheorySetting} of a sample-sharded run: `setting` holds this rank's samples (X, Y and any initial V, Λ
+ * are its columns); n and the squared norms ‖X̃‖², ‖Y‖², ‖V_i^0‖², ‖Λ_i^0‖² are summed over the ranks, so every rank
+ * gets the whole data's setting (W^0 is the same on every rank).
+ */
+export async function prepareShardedTheorySetting(setting: TheorySetting, communicator: Communicator): Promise<PreparedTheorySetting> {
+  const local = prepareTheorySetting(setting);
+  if (communicator.size === 1) return local;
+  const N = local.depth;
+  const squares = [local.samples, local.normX ** 2, local.normY ** 2, ...local.initialVNorms.slice(1).map((v) => v * v), ...local.initialLambdaNorms.slice(1).map((v) => v * v)];
+  const sums = await allReduceNumbers(communicator, squares);
+  return {
+    ...local,
+    samples: sums[0],
+    normX: Math.sqrt(sums[1]),
+    normY: Math.sqrt(sums[2]),
+    initialVNorms: [NaN, ...sums.slice(3, 3 + N).map(Math.sqrt)],
+    initialLambdaNorms: [NaN, ...sums.slice(3 + N).map(Math.sqrt)],
   };
 }
 

@@ -1,7 +1,9 @@
 import { AdmmSolver, type HostIterate } from './admm.ts';
 import { type Backend, NotPositiveDefiniteError } from './backend.ts';
+import { type Communicator, singleProcess } from './communicator.ts';
 import { type IterationMetrics, MetricsEvaluator } from './metrics.ts';
 import { type AdmmConfig, type TrainingData, resolveProblem } from './problem.ts';
+import { allReduceNumbers } from './sharding.ts';
 
 /** Metrics of a logged iteration plus the quantities of Theorem 1(c) and timing. */
 export interface TrainingProgress extends IterationMetrics {
@@ -14,6 +16,9 @@ export interface TrainingProgress extends IterationMetrics {
 }
 
 export type StopReason = 'iterations' | 'tolerance' | 'time' | 'cancelled';
+
+/** The stop reasons in a fixed order, to agree on one across ranks (index 0: go on). */
+const STOP_CODES: readonly (StopReason | undefined)[] = [undefined, 'iterations', 'tolerance', 'time', 'cancelled'];
 
 /** Everything a {@link Trainer} needs to continue exactly where it was: the iterate and the loop's own state. */
 export interface TrainerCheckpoint {
@@ -72,6 +77,18 @@ export class RunSchedule {
     this.#startedAt = elapsedMs;
   }
 
+  /**
+   * {@link stopBefore} agreed by the ranks of a sharded run: rank 0's verdict (its clock and signal) on every rank, so
+   * that all stop before the same iteration.
+   */
+  async agreedStopBefore(done: number, elapsedMs: number, communicator: Communicator): Promise<StopReason | undefined> {
+    const local = this.stopBefore(done, elapsedMs);
+    if (communicator.size === 1) return local;
+    const code = Float64Array.of(STOP_CODES.indexOf(local));
+    await communicator.broadcast(code, 0);
+    return STOP_CODES[code[0]];
+  }
+
   /** Why the run stops before iteration `done + 1`, or undefined when it goes on. */
   stopBefore(done: number, elapsedMs: number): StopReason | undefined {
     const o = this.#options;
@@ -116,7 +133,17 @@ export interface TrainerEvents {
   stop: TrainResult;
 }
 
-type Listener<T> = (payload: T) => void | Promise<void>;
+/** A listener of {@link TypedEmitter.on}: called with the event's payload, and awaited when it returns a promise. */
+export type Listener<T> = (payload: T) => void | Promise<void>;
+
+/** How a {@link Trainer} runs, beside the problem itself. */
+export interface TrainerOptions {
+  /**
+   * The ranks of a sample-sharded run: `data` is then this rank's slice of the samples (and of the test set), and
+   * every rank calls the same methods in the same order. Default {@link singleProcess}.
+   */
+  readonly communicator?: Communicator;
+}
 
 /** A minimal typed event emitter (browser-safe); listeners may be async and are awaited in order. */
 export class TypedEmitter<Events> {
@@ -159,11 +186,16 @@ export class Trainer {
    * Validates the problem (throwing before any work on bad input), prepares the activation and the loss on the backend
    * and initialises Algorithm 1 by (7).
    */
-  static async create(backend: Backend, data: TrainingData, config: AdmmConfig): Promise<Trainer> {
+  static async create(backend: Backend, data: TrainingData, config: AdmmConfig, options: TrainerOptions = {}): Promise<Trainer> {
     const resolved = resolveProblem(data, config);
     await backend.prepareActivation(config.activation);
     await backend.prepareLoss(resolved.loss, resolved.layers[resolved.depth]);
-    return new Trainer(AdmmSolver.create(backend, data, config), data);
+    return new Trainer(AdmmSolver.create(backend, data, config, options.communicator ?? singleProcess), data);
+  }
+
+  /** The ranks this trainer's samples are sharded over. */
+  get communicator(): Communicator {
+    return this.solver.communicator;
   }
 
   /** The state to save so that {@link restore} continues bit for bit (same backend). */
@@ -185,19 +217,23 @@ export class Trainer {
    */
   private async assertFinite(iteration: number): Promise<void> {
     const b = this.solver.device;
-    const probe = b.scalar(0);
+    const blocks = ['W', 'V', 'Lambda'] as const;
+    const probes = blocks.flatMap((block) => Array.from({ length: this.solver.depth }, (_, k) => {
+      const probe = b.scalar(0);
+      b.sumSquares(probe, this.solver[block][k + 1]);
+      return probe;
+    }));
     try {
-      for (const block of ['W', 'V', 'Lambda'] as const) {
-        for (let i = 1; i <= this.solver.depth; i++) {
-          b.sumSquares(probe, this.solver[block][i]);
-          // A sum of squares is finite only if every entry is (an overflow to Infinity is divergence too).
-          if (!Number.isFinite(await b.readScalar(probe))) throw new DivergenceError(iteration, block, i);
-        }
-      }
+      // A sum of squares is finite only if every entry is (an overflow to Infinity is divergence too). Sharded, the
+      // sums are summed over the ranks, so every rank names the same block.
+      const sums = await allReduceNumbers(this.communicator, await b.readScalars(probes));
+      const first = sums.findIndex((v) => !Number.isFinite(v));
+      if (first >= 0) throw new DivergenceError(iteration, blocks[Math.floor(first / this.solver.depth)], (first % this.solver.depth) + 1);
     } finally {
-      b.freeScalar(probe);
+      for (const probe of probes) b.freeScalar(probe);
     }
   }
+
 
   /** Warnings about the configuration (an activation outside Assumption 1, a step rule outside Lemma 2). */
   configurationWarnings(): string[] {
@@ -236,7 +272,7 @@ export class Trainer {
     let reason: StopReason;
     let latest: TrainingProgress | undefined;
     for (;;) {
-      const stop = schedule.stopBefore(this.solver.iteration, this.elapsedMs);
+      const stop = await schedule.agreedStopBefore(this.solver.iteration, this.elapsedMs, this.communicator);
       if (stop) {
         reason = stop;
         break;
@@ -253,7 +289,10 @@ export class Trainer {
         if (err instanceof NotPositiveDefiniteError && !Number.isNaN(err.pivot)) {
           throw new NotPositiveDefiniteError(err.pivotIndex, err.pivot, err.size, `in iteration ${k}; a larger λ or f64 precision keeps the systems of (8), (18), (19) positive definite`);
         }
-        await this.assertFinite(k);
+        // A collective that failed (a lost rank) leaves no way to ask the others: then the original error stands.
+        await this.assertFinite(k).catch((check: unknown) => {
+          if (check instanceof DivergenceError) throw check;
+        });
         throw err;
       }
       this.elapsedMs += performance.now() - t0;

@@ -6,7 +6,7 @@ import type { Storage, Strided } from './gemm.ts';
 const RELEASED = new Float64Array(0);
 
 /** The storage of one {@link TypedArrayBackend.alloc}, shared by the matrix and its views. */
-class Allocation {
+export class Allocation {
   released = false;
   constructor(
     public data: Storage,

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The options of the WebGPU backend, checked against the device's limits, and the adapter's description.
  */

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * A compute device from a WebGPU adapter, for Dawn in Node (node.ts) and navigator.gpu in the browser alike: the
  * adapter's largest storage and workgroup limits (the backend splits matrices by columns beyond

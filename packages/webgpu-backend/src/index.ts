@@ -7,4 +7,4 @@ export { type DeviceInfo, isSoftwareAdapter, requestComputeDevice } from './devi
 export { ShaderCompileError } from './pipelines.ts';
 export { type ProfileEntry, type RuntimeStats } from './runtime.ts';
 export { type GemmTuning } from './gemm.ts';
-export { TILE_CONFIGS, type TileConfig } from './gemmTiles.ts';
+export { TILE_CONFIGS, type TileConfig, tileConfig } from './gemmTiles.ts';

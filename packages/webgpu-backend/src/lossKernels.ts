@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The host side of the loss plugin's column steps on WebGPU (shaders/loss.wgsl): one thread per column (sample),
  * the loss's three WGSL bodies and its width d templated in, so one pipeline per (loss WGSL, d, entry point, binding

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The Node provider of WebGPU devices: Dawn through the `webgpu` npm package, or through the dawn.node file named
  * by $DAWN_NODE (a bundle that travels without node_modules). On machines without a GPU it points Vulkan at
@@ -43,7 +43,8 @@ export interface NodeDevice {
   destroy(): void;
 }
 
-interface DawnModule {
+/** What {@link loadDawn} loads: the `webgpu` package's module, or a dawn.node file's. */
+export interface DawnModule {
   create(options: string[]): GPU;
   globals: Record<string, unknown>;
 }

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Compute pipelines of the kernels: the WGSL of a shader template rendered for a binding plan (shaders.ts),
  * compiled, and cached per device with the bind group and pipeline layouts, so that backends on one device share

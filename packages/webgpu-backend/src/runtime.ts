@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The device side of the WebGPU backend: one command encoder that collects the work of many calls, a uniform
  * ring for per-dispatch parameters (written by name: uniforms.ts), cached pipelines (pipelines.ts) and bind groups,

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Matrices of the WebGPU backend and the pieces of storage the kernels see.
  *

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The WebGPU backend (f32): memory (matrices split by columns past maxBindingBytes), device scalars, the command
  * stream and its sync points. The kernels' host code lives beside it, each family getting the runtime, named

@@ -27,7 +27,7 @@ ${formatOptions(INFO_OPTIONS)}
 /** Versions of the workspace packages the CLI runs on (read from their package.json files). */
 function packageVersions(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of ['core', 'cpu-backend', 'blas-backend', 'webgpu-backend', 'activations', 'losses']) {
+  for (const name of ['core', 'cpu-backend', 'blas-backend', 'webgpu-backend', 'activations', 'losses', 'mpi']) {
     try {
       const json = JSON.parse(readFileSync(new URL(`../../../${name}/package.json`, import.meta.url), 'utf8')) as { version?: string };
       out[`@nladmm/${name}`] = json.version ?? 'unknown';

@@ -3,27 +3,51 @@
  * and the running ‖∇𝓛‖² sum, the metrics rows are core's TrainingProgress, the messages show β (and its schedule)
  * and the final lines the augmented Lagrangian, the rate and the accuracy or error.
  */
-import { DivergenceError, type StopReason, Trainer, type TrainerCheckpoint, type TrainingProgress, rateDiagnostics } from '@nladmm/core';
+import {
+  type Communicator,
+  DivergenceError,
+  type HostIterate,
+  type StopReason,
+  type Trainer,
+  type TrainerCheckpoint,
+  type TrainingProgress,
+  allReduceNumbers,
+  allReducedPerIteration,
+  gatherIterate,
+  rateDiagnostics,
+  shardRange,
+  singleProcess,
+  sliceIterate,
+} from '@nladmm/core';
 import { duration, lambdaText, lossNameSuffix, percent, sci } from '../format.ts';
 import { readRunMetrics } from '../io/metrics.ts';
 import { type ModelInfo, decodeCheckpoint, encodeCheckpoint } from '../io/model.ts';
 import { checkRunMemory, sizeFromData, sizeFromSettings } from '../memory.ts';
-import { loadRunInputs, modelInfo, runBackend } from '../runInputs.ts';
+import { shardData } from '../ranks.ts';
+import { loadRunInputs, modelInfo, runEngine } from '../runInputs.ts';
 import { type TrainSettings, betaScheduleOf } from '../trainOptions.ts';
 import { type RunTrainer, createTrainer, nonFiniteIndex, perIteration } from './runTrainer.ts';
 
-/** Everything up to a ready Trainer: every input is checked here, before anything is written. */
-export async function createAdmmRun(input: TrainSettings, notice?: (text: string) => void): Promise<RunTrainer<TrainingProgress>> {
+/**
+ * Everything up to a ready Trainer: every input is checked here, before anything is written. Sharded (`communicator`
+ * of P ranks), this rank trains on its slice of the samples; checkpoints hold the whole iterate (gathered at rank 0),
+ * so a run resumes with any P.
+ */
+export async function createAdmmRun(input: TrainSettings, notice?: (text: string) => void, communicator: Communicator = singleProcess): Promise<RunTrainer<TrainingProgress>> {
   // A problem that cannot fit is refused before its data is read (as far as the options tell its size), and again
   // with the data's sizes before the solver allocates.
   if (input.layers) checkRunMemory(input, input.layers, sizeFromSettings(input, input.layers));
-  const { settings, activation, plugin, loss, lossPlugin, data, layers, config, suggestion } = await loadRunInputs(input);
-  const backend = await runBackend(settings, notice);
+  const { settings, activation, plugin, loss, lossPlugin, data: whole, layers, config, suggestion } = await loadRunInputs(input);
+  const totalSamples = whole.train.x.cols;
+  const data = shardData(whole, communicator);
+  const shard = shardRange(totalSamples, communicator.rank, communicator.size);
+  const engine = await runEngine(settings, communicator, notice);
+  const { backend } = engine;
   let trainer: Trainer;
   try {
     trainer = await createTrainer(() => {
       checkRunMemory(settings, layers, sizeFromData(data), backend);
-      return Trainer.create(backend, { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, config);
+      return engine.createTrainer({ x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, config);
     });
   } catch (err) {
     backend.dispose();
@@ -36,6 +60,11 @@ export async function createAdmmRun(input: TrainSettings, notice?: (text: string
   const currentBetas = () => Array.from({ length: solver.depth }, (_, i) => solver.beta(i + 1));
   let shownBetas = '';
   const encode = (cp: TrainerCheckpoint, resumedFrom: number) => encodeCheckpoint(cp, { ...info, iteration: cp.iterate.iteration }, { resumedFrom });
+  /** The checkpoint of the whole iterate at rank 0 (empty bytes on the other ranks, which write nothing). */
+  const wholeCheckpoint = async (cp: TrainerCheckpoint, resumedFrom: number) => {
+    const iterate = await gatherIterate(communicator, cp.iterate);
+    return iterate ? encode({ ...cp, iterate }, resumedFrom) : new Uint8Array(0);
+  };
 
   return {
     settings,
@@ -60,20 +89,20 @@ export async function createAdmmRun(input: TrainSettings, notice?: (text: string
       return solver.iteration;
     },
     restore(bytes, path, onNotice) {
-      const cp = decodeCheckpoint(bytes, path, info.layers, info.bias, data.train.x.cols, onNotice);
-      trainer.restore(cp);
+      const cp = decodeCheckpoint(bytes, path, info.layers, info.bias, totalSamples, onNotice);
+      trainer.restore({ ...cp, iterate: sliceIterate(cp.iterate, shard.start, shard.count) });
       return cp.iterate.iteration;
     },
     async initial() {
       const cp = await trainer.checkpoint();
       // W^0 as the trainer reports it: the checkpoint just downloaded holds it (W[0] is unused).
-      return { weights: async () => cp.iterate.W.slice(1), checkpoint: async () => encodeCheckpoint(cp, { ...info, iteration: 0 }, { resumedFrom: 0 }) };
+      return { weights: async () => cp.iterate.W.slice(1), checkpoint: () => wholeCheckpoint(cp, 0) };
     },
     async checkpoint(resumedFrom) {
       const cp = await trainer.checkpoint();
-      const bad = firstNonFinite(cp);
+      const bad = await firstNonFinite(cp.iterate, communicator);
       if (bad) throw new DivergenceError(cp.iterate.iteration, bad.block, bad.layer);
-      return { iteration: cp.iterate.iteration, bytes: encode(cp, resumedFrom) };
+      return { iteration: cp.iterate.iteration, bytes: await wholeCheckpoint(cp, resumedFrom) };
     },
     begin() {
       const startIteration = solver.iteration;
@@ -83,6 +112,11 @@ export async function createAdmmRun(input: TrainSettings, notice?: (text: string
       const lossText = info.loss !== undefined && info.loss !== 'squared' ? `, loss ${info.loss}` : '';
       const network = `network ${info.layers.join('-')} ${info.activation}${lossText}, β = ${betaText}${scheduleText}, λ = ${lambdaText(settings.lambda)}, step rule ${settings.stepRule}, ${settings.initWeights ? `init from ${settings.initWeights}` : `init ${settings.init}×${settings.initScale} ${settings.initMode} (seed ${settings.seed})`}; backend ${backend.describe()}`;
       const notes: string[] = [];
+      if (communicator.size > 1) {
+        const exchanged = allReducedPerIteration(info.layers, info.bias);
+        const mb = (values: number) => `${((values * 8) / 1e6).toPrecision(3)} MB`;
+        notes.push(`sharded over ${communicator.size} processes (${communicator.describe()}): ${totalSamples} samples, ${shard.count} on rank 0; ${mb(exchanged.iteration)} all-reduced per iteration, ${mb(exchanged.metrics)} more when the metrics are evaluated`);
+      }
       if (suggestion) {
         const unmet = suggestion.unattainable;
         notes.push(`β and λ from Theorem 3 ((42)-(45) hold)${unmet.length > 0 ? `; ${unmet.join(', ')} cannot be met by β, λ here` : '; all of (42)-(47) hold'}`);
@@ -136,13 +170,17 @@ export async function createAdmmRun(input: TrainSettings, notice?: (text: string
   };
 }
 
-/** The first non-finite block of a checkpoint (a NaN iterate must never overwrite the last good one). */
-function firstNonFinite(cp: TrainerCheckpoint): { block: 'W' | 'V' | 'Lambda'; layer: number } | undefined {
-  for (const block of ['W', 'V', 'Lambda'] as const) {
-    const layer = nonFiniteIndex(cp.iterate[block].slice(1));
-    if (layer !== undefined) return { block, layer };
-  }
-  return undefined;
+/**
+ * The first non-finite block of an iterate on any rank (a NaN iterate must never overwrite the last good checkpoint);
+ * every rank gets the same answer.
+ */
+async function firstNonFinite(iterate: HostIterate, communicator: Communicator): Promise<{ block: 'W' | 'V' | 'Lambda'; layer: number } | undefined> {
+  const blocks = ['W', 'V', 'Lambda'] as const;
+  const depth = iterate.W.length - 1;
+  const flags = blocks.flatMap((block) => iterate[block].slice(1).map((m) => (nonFiniteIndex([m]) === undefined ? 0 : 1)));
+  const anywhere = await allReduceNumbers(communicator, flags);
+  const first = anywhere.findIndex((count) => count > 0);
+  return first < 0 ? undefined : { block: blocks[Math.floor(first / depth)], layer: (first % depth) + 1 };
 }
 
 function stopText(reason: StopReason, s: TrainSettings, signalName: string | undefined): string {

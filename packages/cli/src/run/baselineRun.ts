@@ -3,13 +3,13 @@
  * optimiser's moments and the mini-batch sampler (`--resume` continues bit for bit), the metrics rows are core's
  * BackpropProgress; no plots (their charts are ADMM's quantities).
  */
-import { type AdmmConfig, type Backend, type BackpropConfig, type BackpropProgress, BackpropTrainer, DivergenceError } from '@nladmm/core';
-import type { LoadedData } from '../data/datasets.ts';
+import { type AdmmConfig, type BackpropConfig, type BackpropProgress, type BackpropTrainer, type Communicator, DivergenceError, singleProcess } from '@nladmm/core';
 import { CliError, UsageError, messageOf } from '../errors.ts';
 import { lambdaText, lossNameSuffix, percent, sci } from '../format.ts';
 import { type ModelInfo, decodeBaselineCheckpoint, encodeBaselineCheckpoint } from '../io/model.ts';
 import { checkRunMemory, sizeFromData, sizeFromSettings } from '../memory.ts';
-import { loadRunInputs, modelInfo, runBackend } from '../runInputs.ts';
+import { shardData } from '../ranks.ts';
+import { loadRunInputs, modelInfo, runEngine } from '../runInputs.ts';
 import { DEFAULT_ADAM_LEARNING_RATE, DEFAULT_LEARNING_RATE, type TrainSettings } from '../trainOptions.ts';
 import { type RunTrainer, createTrainer, nonFiniteIndex, perIteration } from './runTrainer.ts';
 
@@ -31,20 +31,22 @@ export function backpropConfig(settings: TrainSettings, config: AdmmConfig, init
   };
 }
 
-/** Creates a BackpropTrainer; errors of the configuration become one-line CLI errors. */
-function createBaseline(backend: Backend, data: LoadedData, config: BackpropConfig): Promise<BackpropTrainer> {
-  return createTrainer(() => BackpropTrainer.create(backend, { x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, config));
-}
-
-/** Everything up to a ready BackpropTrainer: every input is checked here, before anything is written. */
-export async function createBaselineRun(settings: TrainSettings, notice?: (text: string) => void): Promise<RunTrainer<BackpropProgress>> {
+/**
+ * Everything up to a ready BackpropTrainer: every input is checked here, before anything is written. Sharded
+ * (`communicator` of P ranks, full-batch steps only), this rank backpropagates its slice of the samples.
+ */
+export async function createBaselineRun(settings: TrainSettings, notice?: (text: string) => void, communicator: Communicator = singleProcess): Promise<RunTrainer<BackpropProgress>> {
   if (settings.layers) checkRunMemory(settings, settings.layers, sizeFromSettings(settings, settings.layers));
-  const { activation, plugin, loss, lossPlugin, data, layers, config } = await loadRunInputs(settings);
-  const backend = await runBackend(settings, notice);
+  const { activation, plugin, loss, lossPlugin, data: whole, layers, config } = await loadRunInputs(settings);
+  const totalSamples = whole.train.x.cols;
+  const data = shardData(whole, communicator);
+  const engine = await runEngine(settings, communicator, notice);
+  const { backend } = engine;
   let trainer: BackpropTrainer;
   try {
     checkRunMemory(settings, layers, sizeFromData(data), backend);
-    trainer = await createBaseline(backend, data, backpropConfig(settings, config));
+    // Errors of the configuration become one-line CLI errors.
+    trainer = await createTrainer(() => engine.createBackpropTrainer({ x: data.train.x, y: data.train.y, xTest: data.test?.x, yTest: data.test?.y }, backpropConfig(settings, config)));
   } catch (err) {
     backend.dispose();
     throw err;
@@ -70,7 +72,7 @@ export async function createBaselineRun(settings: TrainSettings, notice?: (text:
       return trainer.iteration;
     },
     restore(bytes, path, onNotice) {
-      const cp = decodeBaselineCheckpoint(bytes, path, layers, info.bias, data.train.x.cols, settings.optimizer, onNotice);
+      const cp = decodeBaselineCheckpoint(bytes, path, layers, info.bias, totalSamples, settings.optimizer, onNotice);
       try {
         trainer.restore(cp);
       } catch (err) {

@@ -5,10 +5,12 @@
  * removes what interrupted writes left and drops the metrics logged after its checkpoint. Then it trains with
  * progress output, appending each metrics row to metrics.jsonl, checkpoints atomically every --checkpoint-every
  * iterations and at the end (SIGINT / SIGTERM included), and writes the model, the plots and the final lines.
+ * Sharded (ctx.communicator of P ranks), every rank trains and takes part in each checkpoint (the iterate is gathered
+ * at rank 0); rank 0 alone touches the run directory, and tells the others when it cannot.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DivergenceError, type StopReason, type TrainOptions } from '@nladmm/core';
+import { type Communicator, DivergenceError, type StopReason, type TrainOptions } from '@nladmm/core';
 import type { CliContext } from '../context.ts';
 import { CliError, messageOf } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -18,6 +20,7 @@ import { encodeModel, verifyCheckpointFile } from '../io/model.ts';
 import { CHECKPOINT, CONFIG, METRICS, MODEL, PLOTS, createRunDirectory, removeInterruptedWrites } from '../io/runDirectory.ts';
 import { writePlots } from '../plot/charts.ts';
 import { Progress } from '../progress.ts';
+import { onRootAgreed } from '../ranks.ts';
 import { pluginRecord, timeLimitMs } from '../runInputs.ts';
 import { type TrainSettings, settingsToOptions } from '../trainOptions.ts';
 import { VERSION } from '../version.ts';
@@ -58,10 +61,13 @@ interface HeldLock {
 export async function executeRun(request: RunRequest, ctx: CliContext): Promise<RunOutcome> {
   // Released on every way out: here, and by the lock's exit handler on process.exit (a second signal).
   const held: HeldLock = {};
+  const { communicator } = ctx;
   try {
     // A second process resuming the same run refuses here, before it reads the checkpoint.
-    if (request.resume) held.lock = acquireRunLock(request.runDir, request.notice);
-    const trainer: RunTrainer<MetricsRow> = request.settings.optimizer !== 'admm' ? await createBaselineRun(request.settings, request.notice) : await createAdmmRun(request.settings, request.notice);
+    if (request.resume) held.lock = await onRootAgreed(communicator, async () => acquireRunLock(request.runDir, request.notice));
+    const trainer: RunTrainer<MetricsRow> = request.settings.optimizer !== 'admm'
+      ? await createBaselineRun(request.settings, request.notice, communicator)
+      : await createAdmmRun(request.settings, request.notice, communicator);
     try {
       return await runLoop(trainer, request, ctx, held);
     } finally {
@@ -75,6 +81,8 @@ export async function executeRun(request: RunRequest, ctx: CliContext): Promise<
 /** The run's lifecycle, the same for every trainer. */
 async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest, ctx: CliContext, held: HeldLock): Promise<RunOutcome> {
   const { settings, data, backend, info } = t;
+  const { communicator } = ctx;
+  const root = communicator.rank === 0;
   const { runDir } = o;
   const checkpointPath = join(runDir, CHECKPOINT);
   const metricsPath = join(runDir, METRICS);
@@ -97,7 +105,7 @@ async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest
     const bytes = await readFile(checkpointPath);
     lastCheckpoint = t.restore(bytes, checkpointPath, o.notice ?? ((text) => progress.message(`notice: ${text}`)));
     resumedFrom = lastCheckpoint;
-    lastLogged = await prepareResume(runDir, metricsPath, lastCheckpoint);
+    lastLogged = await agreedNumber(communicator, await onRootAgreed(communicator, () => prepareResume(runDir, metricsPath, lastCheckpoint)));
     progress.message(`resuming ${runDir} from iteration ${lastCheckpoint}`);
   } else {
     const config = {
@@ -105,12 +113,15 @@ async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest
       options: settingsToOptions(settings),
     };
     const initial = await t.initial();
-    if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(await initial.weights(), { ...info, iteration: 0 }));
-    held.lock = await createRunDirectory(runDir, [
-      { name: CONFIG, data: `${JSON.stringify(config, null, 2)}\n` },
-      { name: METRICS, data: '' },
-      { name: CHECKPOINT, data: await initial.checkpoint() },
-    ]);
+    const firstCheckpoint = await initial.checkpoint();
+    held.lock = await onRootAgreed(communicator, async () => {
+      if (o.initialWeightsPath) await writeFileAtomic(o.initialWeightsPath, encodeModel(await initial.weights(), { ...info, iteration: 0 }));
+      return createRunDirectory(runDir, [
+        { name: CONFIG, data: `${JSON.stringify(config, null, 2)}\n` },
+        { name: METRICS, data: '' },
+        { name: CHECKPOINT, data: firstCheckpoint },
+      ]);
+    });
   }
   const startIteration = t.iteration;
   progress.restart(startIteration);
@@ -124,7 +135,7 @@ async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest
 
   const writeCheckpoint = async (): Promise<void> => {
     const { iteration, bytes } = await t.checkpoint(resumedFrom);
-    await writeFileAtomic(checkpointPath, bytes);
+    if (root) await writeFileAtomic(checkpointPath, bytes);
     lastCheckpoint = iteration;
   };
   const diverged = async (err: unknown): Promise<never> => {
@@ -146,7 +157,7 @@ async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest
         if (k % settings.checkpointEvery === 0) await writeCheckpoint();
       },
       metrics: async (row) => {
-        await appendMetrics(metricsPath, row);
+        if (root) await appendMetrics(metricsPath, row);
         lastLogged = row.iteration;
         const shown = t.progressRow(row);
         if (shown) progress.onMetrics(shown);
@@ -154,7 +165,7 @@ async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest
     });
   } catch (err) {
     progress.finish();
-    if (t.plots) await writePlotsQuietly(metricsPath, runDir);
+    if (t.plots && root) await writePlotsQuietly(metricsPath, runDir);
     return await diverged(err);
   } finally {
     stop.dispose();
@@ -164,7 +175,7 @@ async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest
   // The final measurement, when the last iteration was not evaluated (for ADMM it adds to the trainer's ‖∇𝓛‖² sum:
   // checkpointed then).
   const appendedFinal = final.iteration > lastLogged;
-  if (appendedFinal) await appendMetrics(metricsPath, final);
+  if (appendedFinal && root) await appendMetrics(metricsPath, final);
   if (lastCheckpoint !== result.iterations || (t.finalMeasurementCheckpointed && (result.iterations === 0 || appendedFinal))) {
     try {
       await writeCheckpoint();
@@ -173,14 +184,23 @@ async function runLoop<Row extends MetricsRow>(t: RunTrainer<Row>, o: RunRequest
     }
   }
   const weights = await t.weights();
-  await writeFileAtomic(join(runDir, MODEL), encodeModel(weights, { ...info, iteration: result.iterations }));
-  if (t.plots) await writePlotsQuietly(metricsPath, runDir, (w) => progress.message(w));
+  if (root) {
+    await writeFileAtomic(join(runDir, MODEL), encodeModel(weights, { ...info, iteration: result.iterations }));
+    if (t.plots) await writePlotsQuietly(metricsPath, runDir, (w) => progress.message(w));
+  }
 
   const wallMs = performance.now() - wallStart;
   const stopSignal = stop.stoppedBy();
   const lines = await t.summary(result, { runDir, metricsPath, startIteration, wallMs, stopSignal });
   ctx.stdout(`${lines.join('\n')}\n`);
   return outcome(result, stopSignal);
+}
+
+/** Rank 0's `value` on every rank (a single process: `value` itself). */
+async function agreedNumber(communicator: Communicator, value: number | undefined): Promise<number> {
+  const packed = Float64Array.of(value ?? 0);
+  await communicator.broadcast(packed, 0);
+  return packed[0];
 }
 
 function outcome(result: { reason: StopReason; iterations: number }, stopSignal: string | undefined): RunOutcome {
