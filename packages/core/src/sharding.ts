@@ -73,6 +73,7 @@ export function joinColumns(parts: readonly HostMatrix[]): HostMatrix {
  * the other ranks. W_i are taken from root (they are the same everywhere); V_0 (= X) is not gathered.
  */
 export async function gatherIterate(communicator: Communicator, local: HostIterate, root = 0): Promise<HostIterate | undefined> {
+  if (communicator.size === 1) return local; // no copy of the (large) V and Λ
   const depth = local.W.length - 1;
   const parts: HostMatrix[] = [];
   for (let i = 1; i <= depth; i++) parts.push(local.V[i], local.Lambda[i]);
