@@ -48,7 +48,7 @@ describe('.npy reading', () => {
     const run = await cli(['train', '--dataset', 'x.npy', '--labels', 'y.npy', '--layers', '2,6,6,2', '--iterations', '3', '--out', 'r', '--quiet', '--no-plots'], dir);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/training accuracy: \d/);
+    expect(run.stdout).toMatch(/train accuracy: \d/);
   });
 });
 

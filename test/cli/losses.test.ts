@@ -196,7 +196,7 @@ describe('a loss plugin', () => {
       else process.env.NLADMM_PLUGIN_TIMEOUT_MS = saved;
     }
     refused(await cli(['train', ...REGRESSION, '--loss', join(PLUGINS, 'hostile-exit.mjs'), '--out', 'run'], cwd), 1, /^nladmm train: loss plugin \S+hostile-exit\.mjs called process\.exit\(0\) while it was loaded; a plugin must not end the process$/);
-    refused(await cli(['train', ...REGRESSION, '--loss', 'hinge', '--out', 'run'], cwd), 1, /^nladmm train: unknown loss 'hinge' \(built in: squared, cross-entropy; or give a plugin file such as \.\/my-loss\.mjs\)$/);
+    refused(await cli(['train', ...REGRESSION, '--loss', 'hinge', '--out', 'run'], cwd), 2, /^nladmm train: unknown loss 'hinge' \(built in: squared, cross-entropy; or give a plugin file such as \.\/my-loss\.mjs\)$/);
     expect(await entries(cwd)).toEqual([]);
   });
 });

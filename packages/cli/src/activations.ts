@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Activation, ActivationRegistry } from '@nladmm/core';
 import { createDefaultRegistry } from '@nladmm/activations';
 import { loadActivationPluginFile } from '@nladmm/activations/node';
-import { CliError, messageOf } from './errors.ts';
+import { CliError, UsageError, messageOf } from './errors.ts';
 import { type PluginRef, type PluginSubject, type RecordedPlugin, checkRecordedPluginName, isPluginPath, pluginForRecord, recordsPluginOf, runPluginRecord } from './pluginRecords.ts';
 
 export { isPluginPath, type PluginRef };
@@ -23,7 +23,7 @@ export async function resolveActivation(value: string, expectedSha256?: string):
     }
   }
   if (!registry.has(value)) {
-    throw new CliError(`unknown activation '${value}' (built in: ${registry.names().join(', ')}; or give a plugin file such as ./my-activation.mjs)`);
+    throw new UsageError(`unknown activation '${value}' (built in: ${registry.names().join(', ')}; or give a plugin file such as ./my-activation.mjs)`);
   }
   return { activation: registry.get(value), registry };
 }

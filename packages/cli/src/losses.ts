@@ -31,7 +31,7 @@ export async function resolveLoss(value: string, expectedSha256?: string): Promi
     }
   }
   const loss = builtinLoss(value);
-  if (!loss) throw new CliError(`unknown loss '${value}' (built in: ${builtinLosses.map((l) => l.name).join(', ')}; or give a plugin file such as ./my-loss.mjs)`);
+  if (!loss) throw new UsageError(`unknown loss '${value}' (built in: ${builtinLosses.map((l) => l.name).join(', ')}; or give a plugin file such as ./my-loss.mjs)`);
   return { loss };
 }
 

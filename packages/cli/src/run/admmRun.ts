@@ -156,7 +156,7 @@ export async function createAdmmRun(input: TrainSettings, notice?: (text: string
       if (rate) lines.push(rate);
       lines.push(`run directory: ${c.runDir}`);
       if (final.testAccuracy !== undefined) lines.push(`test accuracy: ${percent(final.testAccuracy)}`);
-      else if (final.trainAccuracy !== undefined) lines.push(`training accuracy: ${percent(final.trainAccuracy)}`);
+      else if (final.trainAccuracy !== undefined) lines.push(`train accuracy: ${percent(final.trainAccuracy)}`);
       else lines.push(`train loss${named}: ${sci(final.trainLoss)}${final.testLoss !== undefined ? `  test loss${named}: ${sci(final.testLoss)}` : ''}`);
       return lines;
     },
