@@ -155,7 +155,17 @@ const HINT = "install Debian's MPICH (`apt-get install mpich`, or `bash scripts/
  * The library named by `path`, else by `NLADMM_MPI`, else the first of {@link DEFAULT_LIBRARIES} that loads. Throws
  * {@link MpiUnavailableError} naming what was tried. Loading does not start MPI.
  */
+/**
+ * UCX (the network layer of Debian's MPICH, ch4:ucx) hooks malloc and mmap to track memory it may register with a
+ * network card. Inside Node those hooks crashed V8 (SIGSEGV in its compiler) or hung a job at start-up when two jobs
+ * started together (measured here: 2 of 10 concurrent 3-rank jobs; none of 16 with the hooks off). nladmm registers
+ * no memory with a NIC, so they are off unless the user's environment says otherwise. Set before the library loads:
+ * UCX reads them when it is loaded and initialised.
+ */
+const UCX_DEFAULTS: Readonly<Record<string, string>> = { UCX_MEM_EVENTS: 'no', UCX_MEM_MALLOC_HOOKS: 'no', UCX_MEM_MMAP_HOOK_MODE: 'none' };
+
 export function loadMpi(path: string | undefined = process.env.NLADMM_MPI || undefined): MpiLibrary {
+  for (const [name, value] of Object.entries(UCX_DEFAULTS)) process.env[name] ??= value;
   const named = path !== undefined && path !== '';
   const candidates = named ? [path] : DEFAULT_LIBRARIES;
   const ffi = koffi();
