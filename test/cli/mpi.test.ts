@@ -106,19 +106,42 @@ async function single(argv: readonly string[], cwd: string): Promise<void> {
   expect(run.code, run.stderr).toBe(0);
 }
 
-/** The pid of rank `rank` among mpirun's descendants (hydra puts PMI_RANK in each rank's environment). */
-function rankPid(rank: number): number | undefined {
+/** The pids of the ranks of the run tagged `tag` (its NLADMM_TEST_RUN), by rank (hydra sets PMI_RANK in each). */
+function rankPids(tag: string): Map<number, number> {
+  const pids = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes('nladmm.mjs') && environ.includes(`PMI_RANK=${rank}`) && environ.some((e) => e.startsWith('NLADMM_TEST_RUN='))) return Number(entry);
+      const rank = environ.find((e) => e.startsWith('PMI_RANK='));
+      if (cmdline.includes('nladmm.mjs') && rank && environ.includes(`NLADMM_TEST_RUN=${tag}`)) pids.set(Number(rank.slice(9)), Number(entry));
     } catch {
       // a process that ended meanwhile, or one of another user
     }
   }
-  return undefined;
+  return pids;
+}
+
+/**
+ * Waits until the process holding the run directory's lock (rank 0) has ended: hydra's cleanup may still be ending
+ * the ranks when mpirun has exited, and until then a resume is refused as 'in use'.
+ */
+async function lockHolderGone(runDir: string): Promise<void> {
+  const path = join(runDir, '.nladmm.lock');
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const pid = existsSync(path) ? Number(/"pid":\s*(\d+)/.exec(readFileSync(path, 'utf8'))?.[1]) : NaN;
+    let alive = false;
+    try {
+      if (pid > 0) alive = process.kill(pid, 0);
+    } catch {
+      alive = false; // ESRCH: gone
+    }
+    if (!alive) return;
+    if (Date.now() > until) throw new Error(`the lock holder ${pid} of ${runDir} is still alive`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function waitForCheckpoint(runDir: string, atLeast: number, deadlineMs = 60_000): Promise<void> {
@@ -182,7 +205,7 @@ describe('mpirun -np P nladmm train', () => {
     const { child, done } = startMpi(3, ['train', ...big, '--iterations', '100000', '--out', 'run'], dir, { NLADMM_TEST_RUN: tag, NLADMM_MPI_TIMEOUT: '5' });
     try {
       await waitForCheckpoint(join(dir, 'run'), 2);
-      const pid = rankPid(1);
+      const pid = rankPids(tag).get(1);
       expect(pid, 'rank 1 process').toBeDefined();
       const killedAt = performance.now();
       process.kill(pid!, signal);
@@ -195,10 +218,13 @@ describe('mpirun -np P nladmm train', () => {
       // all at once and its banner names a process id, not a rank).
       if (signal === 'SIGSTOP') expect(output).toMatch(/nladmm train: error: MPI all-reduce #\d+ (timed out|abandoned) after 5 s.*: rank 1 of 3 did not answer \(lost\)/);
       else expect(output).toMatch(/BAD TERMINATION[\s\S]*signal 9/);
-      if (signal === 'SIGSTOP') process.kill(pid!, 'SIGKILL');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      // A stopped rank that hydra has not ended yet.
+      if (signal === 'SIGSTOP') for (const pid of rankPids(tag).values()) process.kill(pid, 'SIGKILL');
     }
+    // The run directory's lock is rank 0's until that process has ended.
+    await lockHolderGone(join(dir, 'run'));
     const resumed = await cliProcess(['train', '--resume', 'run', '--iterations', String(await checkpointK(join(dir, 'run')) + 1), '--quiet'], dir);
     expect(resumed.code, resumed.stderr).toBe(0);
   });
