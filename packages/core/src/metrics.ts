@@ -44,11 +44,6 @@ export function isOneHot(y: HostMatrix): boolean {
   return true;
 }
 
-/** Fraction of columns whose arg-max in `output` equals the arg-max in the one-hot `target` (both rows × n, packed). */
-export function accuracy(output: Float64Array, target: ArrayLike<number>, rows: number, cols: number): number {
-  return countHits(output, target, rows, cols) / cols;
-}
-
 /** The number of columns whose arg-max in `output` equals the arg-max in `target` (both rows × n, packed). */
 export function countHits(output: Float64Array, target: ArrayLike<number>, rows: number, cols: number): number {
   let correct = 0;
@@ -69,9 +64,7 @@ export function countHits(output: Float64Array, target: ArrayLike<number>, rows:
  * loss — and, for one-hot targets, the accuracy.
  */
 export function lossAndAccuracy(output: Float64Array, target: HostMatrix, oneHot: boolean, loss: Loss = squaredLoss): { loss: number; accuracy?: number } {
-  const { cols } = target;
-  const mean = lossSum(output, target, loss) / cols;
-  return oneHot ? { loss: mean, accuracy: countHits(output, target.data, target.rows, cols) / cols } : { loss: mean };
+  return meanOf(sampleSumsVector(sampleSums(output, target, oneHot, loss)));
 }
 
 /** Σ_c ℓ(φ_c; y_c) over the columns of the network's outputs Φ (d_N × n, packed) — ½ ‖Φ − Y‖² for the squared loss. */
